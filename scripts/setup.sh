@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build needs (only those missing), configures and builds.
+# Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="$ROOT/build"; SAN=OFF; DO_BUILD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) BUILD="$2"; shift 2 ;;
+    --sanitize) SAN=ON; shift ;;
+    --no-build) DO_BUILD=0; shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+PKGS="build-essential cmake ninja-build pkg-config libopenblas-dev nlohmann-json3-dev libgtest-dev googletest"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ $DO_BUILD -eq 1 ]; then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)"
+fi

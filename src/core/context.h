@@ -1,0 +1,33 @@
+// Execution context passed explicitly to every op and forward: device, threads, and the
+// intermediate-dump hook used by parity tests and `--dump`. No global state lives elsewhere.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "core/device.h"
+#include "core/tensor.h"
+
+namespace sv {
+
+class Context {
+ public:
+  explicit Context(Device device = Device::CPU, int threads = 0);
+
+  Device device() const { return device_; }
+  int threads() const { return threads_; }
+
+  // Named intermediates ("transformer_blocks.3.attn1", ...). Costs one branch when unset.
+  using DumpFn = std::function<void(const std::string& name, const Tensor& t)>;
+  void set_dump(DumpFn fn) { dump_ = std::move(fn); }
+  bool dumping() const { return static_cast<bool>(dump_); }
+  void dump(const std::string& name, const Tensor& t) const {
+    if (dump_) dump_(name, t);
+  }
+
+ private:
+  Device device_;
+  int threads_;
+  DumpFn dump_;
+};
+
+}  // namespace sv

@@ -1,0 +1,111 @@
+#include "io/json_config.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace sv::io {
+
+
+JsonConfig JsonConfig::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  SV_CHECK(in, path, ": cannot open config");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+JsonConfig JsonConfig::parse(const std::string& text, const std::string& origin) {
+  JsonConfig c;
+  c.origin_ = origin;
+  try {
+    c.j_ = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    SV_THROW(origin, ": not valid JSON (", e.what(), ")");
+  }
+  SV_CHECK(c.j_.is_object(), origin, ": top level is not a JSON object");
+  return c;
+}
+
+const nlohmann::json* JsonConfig::find(const std::string& key) const {
+  auto it = j_.find(key);
+  if (it == j_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+bool JsonConfig::has(const std::string& key) const { return find(key) != nullptr; }
+
+int64_t JsonConfig::get_int(const std::string& key, std::optional<int64_t> def) const {
+  const nlohmann::json* v = find(key);
+  if (!v) {
+    SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
+    return *def;
+  }
+  if (v->is_number_integer()) return v->get<int64_t>();
+  if (v->is_number_float()) {
+    const double d = v->get<double>();
+    SV_CHECK(std::isfinite(d) && d == std::floor(d), origin_, ": field '", key, "' must be an integer, got ", v->dump());
+    return static_cast<int64_t>(d);
+  }
+  SV_THROW(origin_, ": field '", key, "' must be an integer, got ", v->dump());
+}
+
+double JsonConfig::get_float(const std::string& key, std::optional<double> def) const {
+  const nlohmann::json* v = find(key);
+  if (!v) {
+    SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
+    return *def;
+  }
+  SV_CHECK(v->is_number(), origin_, ": field '", key, "' must be a number, got ", v->dump());
+  return v->get<double>();
+}
+
+bool JsonConfig::get_bool(const std::string& key, std::optional<bool> def) const {
+  const nlohmann::json* v = find(key);
+  if (!v) {
+    SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
+    return *def;
+  }
+  SV_CHECK(v->is_boolean(), origin_, ": field '", key, "' must be true or false, got ", v->dump());
+  return v->get<bool>();
+}
+
+std::string JsonConfig::get_string(const std::string& key, std::optional<std::string> def) const {
+  const nlohmann::json* v = find(key);
+  if (!v) {
+    SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
+    return *def;
+  }
+  SV_CHECK(v->is_string(), origin_, ": field '", key, "' must be a string, got ", v->dump());
+  return v->get<std::string>();
+}
+
+std::vector<int64_t> JsonConfig::get_int_list(const std::string& key, std::optional<std::vector<int64_t>> def) const {
+  const nlohmann::json* v = find(key);
+  if (!v) {
+    SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
+    return *def;
+  }
+  SV_CHECK(v->is_array(), origin_, ": field '", key, "' must be a list of integers, got ", v->dump());
+  std::vector<int64_t> r;
+  for (const auto& e : *v) {
+    SV_CHECK(e.is_number_integer(), origin_, ": field '", key, "' must be a list of integers, got ", v->dump());
+    r.push_back(e.get<int64_t>());
+  }
+  return r;
+}
+
+std::vector<double> JsonConfig::get_float_list(const std::string& key) const {
+  const nlohmann::json* v = find(key);
+  SV_CHECK(v && v->is_array(), origin_, ": field '", key, "' must be a list of numbers");
+  std::vector<double> r;
+  for (const auto& e : *v) {
+    SV_CHECK(e.is_number(), origin_, ": field '", key, "' must be a list of numbers, got ", v->dump());
+    r.push_back(e.get<double>());
+  }
+  return r;
+}
+
+}  // namespace sv::io

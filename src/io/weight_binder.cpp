@@ -1,0 +1,29 @@
+#include "io/weight_binder.h"
+
+namespace sv::io {
+
+Tensor WeightBinder::take(const std::string& name, const Shape& expected) {
+  SV_CHECK(src_.has(name), src_.description(), ": missing tensor '", name, "' (expected shape ", shape_str(expected), ")");
+  const TensorInfo& info = src_.info(name);
+  SV_CHECK(info.shape == expected, src_.file_of(name), ": tensor '", name, "' has shape ", shape_str(info.shape),
+           " but the config implies ", shape_str(expected));
+  SV_CHECK(dtype_is_float(info.dtype), src_.file_of(name), ": tensor '", name, "' has non-float dtype ",
+           dtype_name(info.dtype));
+  SV_CHECK(used_.insert(name).second, src_.description(), ": tensor '", name, "' bound twice");
+  Tensor t = src_.get(name);
+  return t.dtype() == compute_ ? t : t.to(compute_);
+}
+
+void WeightBinder::finish() const {
+  std::string unused;
+  int count = 0;
+  for (const std::string& n : src_.names())
+    if (!used_.count(n)) {
+      if (count < 5) unused += (count ? ", '" : "'") + n + "'";
+      ++count;
+    }
+  SV_CHECK(count == 0, src_.description(), ": ", count, " unused tensor(s) not part of this model: ", unused,
+           count > 5 ? ", ..." : "");
+}
+
+}  // namespace sv::io

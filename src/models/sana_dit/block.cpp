@@ -1,0 +1,85 @@
+#include "models/sana_dit/block.h"
+
+#include "ops/ops.h"
+
+namespace sv::sana_dit {
+
+void Block::bind(const io::Scope& s, const Config& c) {
+  dim_ = c.inner_dim();
+  heads_ = c.num_attention_heads;
+  cross_heads_ = c.num_cross_attention_heads;
+  hidden_ = c.ffn_hidden();
+  eps_ = static_cast<float>(c.norm_eps);
+  const int64_t D = dim_, Dc = c.cross_inner_dim();
+  scale_shift_table_ = s.take("scale_shift_table", {6, D});
+  const io::Scope a1 = s.sub("attn1");
+  to_q_.bind(a1.sub("to_q"), D, D, c.attention_bias);
+  to_k_.bind(a1.sub("to_k"), D, D, c.attention_bias);
+  to_v_.bind(a1.sub("to_v"), D, D, c.attention_bias);
+  to_out_.bind(a1.sub("to_out.0"), D, D, true);
+  if (c.qk_norm) {
+    norm_q_.bind(a1.sub("norm_q"), D, 1e-5f);
+    norm_k_.bind(a1.sub("norm_k"), D, 1e-5f);
+  }
+  if (c.norm_elementwise_affine) {
+    norm2_w_ = s.take("norm2.weight", {D});
+    norm2_b_ = s.take("norm2.bias", {D});
+  }
+  const io::Scope a2 = s.sub("attn2");
+  cq_.bind(a2.sub("to_q"), D, Dc, true);
+  ck_.bind(a2.sub("to_k"), c.cross_attention_dim, Dc, true);
+  cv_.bind(a2.sub("to_v"), c.cross_attention_dim, Dc, true);
+  cout_.bind(a2.sub("to_out.0"), Dc, D, true);
+  if (c.qk_norm) {
+    cnorm_q_.bind(a2.sub("norm_q"), Dc, 1e-5f);
+    cnorm_k_.bind(a2.sub("norm_k"), Dc, 1e-5f);
+  }
+  const io::Scope ff = s.sub("ff");
+  conv_inverted_.bind_conv1x1(ff.sub("conv_inverted"), D, 2 * hidden_, true);
+  conv_depth_w_ = ff.take("conv_depth.weight", {2 * hidden_, 1, 3, 3});
+  conv_depth_b_ = ff.take("conv_depth.bias", {2 * hidden_});
+  conv_point_.bind_conv1x1(ff.sub("conv_point"), hidden_, D, false);
+  conv_temp_w_ = ff.take("conv_temp.weight", {D, D, 3, 1});
+}
+
+void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name) const {
+  const int64_t B = x.size(0), N = x.size(1), D = dim_, T = in.tmod->size(1);
+  // Modulation: table [6, D] + tmod [B, T, 6, D]; the six rows are shift/scale/gate for attn and mlp.
+  const Tensor mod = ops::add(ctx, in.tmod->reshape({B, T, 6, D}), scale_shift_table_);  // [B, T, 6, D]
+  auto row = [&](int64_t i) { return mod.select(2, i); };                                 // [B, T, D] view
+
+  // 1. Linear self-attention.
+  Tensor h = ops::layer_norm_modulate(ctx, x, Tensor(), Tensor(), row(0), row(1), eps_);  // [B, N, D]
+  Tensor q = to_q_(ctx, h), k = to_k_(ctx, h), v = to_v_(ctx, h);
+  if (norm_q_.weight.defined()) {
+    q = norm_q_(ctx, q);
+    k = norm_k_(ctx, k);
+  }
+  Tensor a = to_out_(ctx, ops::linear_attention(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_));
+  ctx.dump(name + ".attn1", a);
+  ops::add_gated_(ctx, x, row(2), a);
+
+  // 2. Cross-attention: no norm, no modulation, no gate.
+  Tensor cq = cq_(ctx, x), ck = ck_(ctx, *in.caption), cv = cv_(ctx, *in.caption);
+  if (cnorm_q_.weight.defined()) {
+    cq = cnorm_q_(ctx, cq);
+    ck = cnorm_k_(ctx, ck);
+  }
+  Tensor c = cout_(ctx, ops::sdpa(ctx, cq, ck, cv, in.text_bias ? *in.text_bias : Tensor(), cross_heads_));
+  ctx.dump(name + ".attn2", c);
+  x = ops::add(ctx, x, c);
+
+  // 3. GLUMBTempConv on the modulated norm2 output, channels-last throughout.
+  h = ops::layer_norm_modulate(ctx, x, norm2_w_, norm2_b_, row(3), row(4), eps_);
+  Tensor f = conv_inverted_(ctx, h, ops::Act::SiLU);                                   // [B, N, 2Fh]
+  f = f.reshape({B * in.frames, in.height, in.width, 2 * hidden_});
+  f = ops::depthwise_conv3x3_glu(ctx, f, conv_depth_w_, conv_depth_b_);               // [B*F', H', W', Fh]
+  f = conv_point_(ctx, f);                                                             // [B*F', H', W', D]
+  f = ops::temporal_conv3_residual(ctx, f.reshape({B, in.frames, in.height * in.width, D}), conv_temp_w_);
+  f = f.reshape({B, N, D});
+  ctx.dump(name + ".ff", f);
+  ops::add_gated_(ctx, x, row(5), f);
+  ctx.dump(name, x);
+}
+
+}  // namespace sv::sana_dit

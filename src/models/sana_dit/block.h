@@ -1,0 +1,42 @@
+// SanaVideoTransformerBlock (diffusers transformer_sana_video.py): modulated LayerNorm, ReLU linear
+// self-attention with 3D RoPE, cross-attention to the caption, GLUMBTempConv feed-forward.
+#pragma once
+#include <string>
+
+#include "core/context.h"
+#include "io/weight_binder.h"
+#include "models/sana_dit/config.h"
+#include "nn/linear.h"
+
+namespace sv::sana_dit {
+
+// Per-forward data shared by all blocks.
+struct BlockInputs {
+  const Tensor* caption;  // [B, L, D] after caption projection + norm
+  const Tensor* text_bias;  // [B, L] additive (-10000 on masked keys) or undefined
+  const Tensor* tmod;     // [B, T, 6D]
+  const Tensor* rope_cos;  // [N, C/2]
+  const Tensor* rope_sin;
+  int64_t frames, height, width;  // post-patch grid
+};
+
+class Block {
+ public:
+  void bind(const io::Scope& s, const Config& c);
+  // x [B, N, D] updated in place.
+  void forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name) const;
+
+ private:
+  int64_t dim_ = 0, heads_ = 0, cross_heads_ = 0, hidden_ = 0;
+  float eps_ = 1e-6f;
+  Tensor scale_shift_table_;  // [6, D]
+  nn::Linear to_q_, to_k_, to_v_, to_out_;
+  nn::RMSNorm norm_q_, norm_k_;
+  Tensor norm2_w_, norm2_b_;  // only with norm_elementwise_affine
+  nn::Linear cq_, ck_, cv_, cout_;
+  nn::RMSNorm cnorm_q_, cnorm_k_;
+  nn::Linear conv_inverted_, conv_point_;
+  Tensor conv_depth_w_, conv_depth_b_, conv_temp_w_;
+};
+
+}  // namespace sv::sana_dit

@@ -1,0 +1,45 @@
+// SanaVideoTransformer3DModel (diffusers models/transformers/transformer_sana_video.py): the SANA-Video
+// Linear DiT. Weights are bound by their diffusers names from a directory written by save_pretrained.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "io/safetensors.h"
+#include "models/sana_dit/block.h"
+#include "models/sana_dit/config.h"
+#include "nn/linear.h"
+
+namespace sv::sana_dit {
+
+struct Inputs {
+  Tensor hidden_states;          // [B, C, F, H, W]
+  Tensor encoder_hidden_states;  // [B, L, caption_channels]
+  Tensor timestep;               // [B] or per token (B * F'*H'*W' values, e.g. [B, 1, F', H', W'])
+  Tensor encoder_attention_mask;  // [B, L], 1 = keep; optional
+  Tensor guidance;               // [B]; only for guidance_embeds configs
+};
+
+class SanaVideoTransformer {
+ public:
+  // `dir` holds config.json and the weights (single file or sharded index).
+  static std::unique_ptr<SanaVideoTransformer> load(const std::string& dir);
+  SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights);
+
+  const Config& config() const { return cfg_; }
+  // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.
+  Tensor forward(Context& ctx, const Inputs& in) const;
+
+ private:
+  Config cfg_;
+  Tensor patch_w_, patch_b_;
+  nn::Linear t_lin1_, t_lin2_, g_lin1_, g_lin2_, t_mod_;
+  nn::Linear cap1_, cap2_;
+  nn::RMSNorm cap_norm_;
+  std::vector<Block> blocks_;
+  Tensor out_table_;  // [2, D]
+  nn::Linear proj_out_;
+};
+
+}  // namespace sv::sana_dit

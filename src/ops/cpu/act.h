@@ -1,0 +1,24 @@
+// Scalar activation functions shared by CPU kernels (match torch's fp32 formulas).
+#pragma once
+#include <cmath>
+
+#include "ops/ops.h"
+
+namespace sv::cpu {
+
+inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+inline float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+inline float apply_act(ops::Act a, float x) {
+  switch (a) {
+    case ops::Act::None: return x;
+    case ops::Act::SiLU: return silu(x);
+    case ops::Act::GeluTanh: return gelu_tanh(x);
+    case ops::Act::ReLU: return x > 0.0f ? x : 0.0f;
+  }
+  return x;
+}
+
+}  // namespace sv::cpu

@@ -1,0 +1,62 @@
+// CPU pointwise kernels.
+#include "ops/cpu/act.h"
+#include "ops/kernels.h"
+
+namespace sv::cpu {
+
+Tensor activation(Context& ctx, const Tensor& x, ops::Act act) {
+  Tensor y = Tensor::empty(x.shape());
+  const float* xp = x.f32();
+  float* yp = y.f32();
+  const int64_t n = x.numel();
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t i = 0; i < n; ++i) yp[i] = apply_act(act, xp[i]);
+  return y;
+}
+
+Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
+  const int64_t nd = std::max(a.dim(), b.dim());
+  Shape out(nd), sa(nd, 0), sb(nd, 0);
+  const Shape ca = contiguous_strides(a.shape()), cb = contiguous_strides(b.shape());
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t ia = i - (nd - a.dim()), ib = i - (nd - b.dim());
+    const int64_t da = ia < 0 ? 1 : a.size(ia), db = ib < 0 ? 1 : b.size(ib);
+    out[i] = std::max(da, db);
+    if (ia >= 0 && da != 1) sa[i] = ca[ia];
+    if (ib >= 0 && db != 1) sb[i] = cb[ib];
+  }
+  Tensor y = Tensor::empty(out);
+  const float *ap = a.f32(), *bp = b.f32();
+  float* yp = y.f32();
+  const int64_t n = y.numel();
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t r = i, oa = 0, ob = 0;
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      const int64_t idx = r % out[d];
+      r /= out[d];
+      oa += idx * sa[d];
+      ob += idx * sb[d];
+    }
+    yp[i] = ap[oa] + bp[ob];
+  }
+  return y;
+}
+
+void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2), T = gate.size(1);
+  float* xp = x.f32();
+  const float* yp = y.f32();
+  const float* gp = gate.data<float>();
+  const int64_t gs0 = gate.stride(0), gs1 = T == 1 ? 0 : gate.stride(1);
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t r = 0; r < B * N; ++r) {
+    const int64_t bi = r / N, n = r % N;
+    const float* g = gp + bi * gs0 + n * gs1;
+    float* xr = xp + r * D;
+    const float* yr = yp + r * D;
+    for (int64_t d = 0; d < D; ++d) xr[d] += g[d] * yr[d];
+  }
+}
+
+}  // namespace sv::cpu

@@ -1,0 +1,28 @@
+// Built when SV_CUDA is OFF: every CUDA kernel entry reports that this build has no CUDA,
+// so model and op code never needs #ifdefs.
+#include "ops/kernels.h"
+
+namespace sv::cuda {
+namespace {
+[[noreturn]] void no_cuda() { SV_THROW("a CUDA tensor reached an op, but this build of sana-video has no CUDA backend"); }
+}  // namespace
+
+Tensor linear(Context&, const Tensor&, const Tensor&, const Tensor&, ops::Act) { no_cuda(); }
+Tensor activation(Context&, const Tensor&, ops::Act) { no_cuda(); }
+Tensor add(Context&, const Tensor&, const Tensor&) { no_cuda(); }
+void add_gated_(Context&, Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor layer_norm_modulate(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, float) {
+  no_cuda();
+}
+Tensor layer_norm(Context&, const Tensor&, const Tensor&, const Tensor&, float) { no_cuda(); }
+Tensor rms_norm(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
+Tensor timestep_embedding(Context&, const Tensor&, int64_t, bool, float) { no_cuda(); }
+Tensor linear_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
+                        float) { no_cuda(); }
+Tensor sdpa(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
+Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
+Tensor depthwise_conv3x3_glu(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor temporal_conv3_residual(Context&, const Tensor&, const Tensor&) { no_cuda(); }
+
+}  // namespace sv::cuda

@@ -1,0 +1,32 @@
+// Backend kernel declarations. Inputs are validated by ops/*.cpp: contiguous F32 on the
+// kernel's device unless stated. A CUDA build provides cuda:: in ops/cuda/; otherwise
+// ops/cuda/cuda_stub.cpp throws a clear "built without CUDA" error.
+#pragma once
+#include "ops/ops.h"
+
+#define SV_BACKEND_KERNELS                                                                                     \
+  Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, ops::Act act);               \
+  Tensor activation(Context& ctx, const Tensor& x, ops::Act act);                                            \
+  Tensor add(Context& ctx, const Tensor& a, const Tensor& b);                                                \
+  void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y);                             \
+  Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,                \
+                             const Tensor& shift, const Tensor& scale, float eps);                           \
+  Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps);             \
+  Tensor rms_norm(Context& ctx, const Tensor& x, const Tensor& w, float eps);                                \
+  Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip, float shift);             \
+  Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos, \
+                          const Tensor& sin, int64_t heads, float eps);                                      \
+  Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,           \
+              int64_t heads);                                                                                \
+  Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);                      \
+  Tensor unpatchify(Context& ctx, const Tensor& x, int64_t f, int64_t h, int64_t w, int64_t pt, int64_t ph,  \
+                    int64_t pw);                                                                             \
+  Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);            \
+  Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w);
+
+namespace sv::cpu {
+SV_BACKEND_KERNELS
+}
+namespace sv::cuda {
+SV_BACKEND_KERNELS
+}

@@ -1,0 +1,57 @@
+// Device-agnostic op entry points. Each validates shapes/dtypes/devices once with a clear
+// message, then dispatches on the input's device to cpu:: or cuda:: kernels (kernels.h).
+// Tensors are in PyTorch dimension order; token-major activations are [B, N, D].
+#pragma once
+#include "core/context.h"
+#include "core/tensor.h"
+
+namespace sv::ops {
+
+enum class Act { None, SiLU, GeluTanh, ReLU };
+
+// y[..., N] = act(x[..., K] @ w[N, K]^T + b[N]). `b` may be undefined.
+Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, Act act = Act::None);
+
+// Elementwise.
+Tensor activation(Context& ctx, const Tensor& x, Act act);
+Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // numpy-style broadcasting
+// x += gate * y, with x, y [B, N, D] and gate [B, T, D] (T == 1 broadcasts over tokens, T == N per token).
+void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y);
+
+// Norms over the last dim.
+// LayerNorm (affine w/b optional, may be undefined), then x * (1 + scale) + shift;
+// shift/scale [B, T, D] as for add_gated_.
+Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& shift,
+                           const Tensor& scale, float eps);
+// LayerNorm with optional affine weight/bias (either may be undefined).
+Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps);
+// diffusers RMSNorm: x * rsqrt(mean(x^2) + eps) * w (w may be undefined).
+Tensor rms_norm(Context& ctx, const Tensor& x, const Tensor& w, float eps);
+
+// Sinusoidal timestep features (diffusers get_timestep_embedding): t [M] -> [M, dim].
+Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip_sin_to_cos, float downscale_freq_shift);
+
+// SANA ReLU linear attention. q, k, v [B, N, H*C] (q, k already RMS-normalised);
+// cos, sin [N, C/2] rotate channel pairs (2i, 2i+1) of the ReLU'd q and k in the numerator only:
+//   out[n] = sum_m v[m] (k_r[m] . q_r[n]) / (sum_m k[m] . q[n] + eps).
+Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos,
+                        const Tensor& sin, int64_t heads, float eps = 1e-15f);
+
+// Softmax attention with an additive key bias: q [B, N, H*C], k, v [B, L, H*C], bias [B, L] or undefined.
+// Scale 1/sqrt(C).
+Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias, int64_t heads);
+
+// Conv3d with kernel == stride (patch embedding): x [B, C, F, H, W], w [D, C, pt, ph, pw], b [D]
+// -> tokens [B, F'*H'*W', D] with n = (f*H' + h)*W' + w. Trailing remainders are dropped like torch.
+Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
+// Inverse layout of the patch projection: x [B, F'*H'*W', pt*ph*pw*C] -> [B, C, F'*pt, H'*ph, W'*pw].
+Tensor unpatchify(Context& ctx, const Tensor& x, int64_t frames, int64_t height, int64_t width, int64_t pt, int64_t ph,
+                  int64_t pw);
+
+// Depthwise 3x3 conv (zero pad 1, bias) on channels-last x [B, H, W, 2C], then GLU: u * SiLU(g)
+// where u = channels [0, C), g = channels [C, 2C). w [2C, 1, 3, 3], b [2C]. -> [B, H, W, C].
+Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
+// x + Conv over frames (kernel 3, zero pad 1, no bias): x [B, F, P, D], w [D, D, 3, 1] (torch Conv2d layout).
+Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w);
+
+}  // namespace sv::ops

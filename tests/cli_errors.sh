@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CLI contract: the runner works on a save_pretrained directory and matches the golden sample;
+# bad input gives one line on stderr, a non-zero exit, no crash and no output file.
+set -u
+BIN="$1"; GOLD="$2"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail=0; pass=0
+check_err() {  # name, expected substring, command...
+  local name="$1" want="$2"; shift 2
+  "$@" >"$T/out.txt" 2>"$T/err.txt"; local rc=$?
+  local lines; lines=$(wc -l <"$T/err.txt")
+  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" "$T/err.txt" && [ ! -e "$T/o.safetensors" ]; then
+    pass=$((pass+1))
+  else
+    echo "FAIL $name (rc=$rc, stderr lines=$lines): $(cat "$T/err.txt")"; fail=$((fail+1))
+  fi
+  rm -f "$T/o.safetensors"
+}
+M="$GOLD/sana_dit/p122_b2_mask"
+# The happy path: output equals the diffusers sample.
+if "$BIN" run transformer --model "$M" --inputs "$M/inputs.safetensors" --output "$T/ok.safetensors" &&
+   "$BIN" compare "$T/ok.safetensors" "$M/expected.safetensors" --tensor sample --tol 1e-4; then
+  pass=$((pass+1)); else echo "FAIL runner parity"; fail=$((fail+1)); fi
+
+check_err missing-model "model directory not found" "$BIN" run transformer --model "$T/nope" --inputs "$M/inputs.safetensors" --output "$T/o.safetensors"
+check_err missing-opt "missing required option --inputs" "$BIN" run transformer --model "$M" --output "$T/o.safetensors"
+head -c 100 "$M/inputs.safetensors" > "$T/trunc.safetensors"
+check_err truncated "trunc.safetensors" "$BIN" run transformer --model "$M" --inputs "$T/trunc.safetensors" --output "$T/o.safetensors"
+mkdir -p "$T/badcfg"; cp "$M/diffusion_pytorch_model.safetensors" "$T/badcfg/"; echo "{nope" > "$T/badcfg/config.json"
+check_err bad-config "config.json: not valid JSON" "$BIN" run transformer --model "$T/badcfg" --inputs "$M/inputs.safetensors" --output "$T/o.safetensors"
+mkdir -p "$T/trw"; cp "$M/config.json" "$T/trw/"; head -c 5000 "$M/diffusion_pytorch_model.safetensors" > "$T/trw/diffusion_pytorch_model.safetensors"
+check_err truncated-weights "diffusion_pytorch_model.safetensors" "$BIN" run transformer --model "$T/trw" --inputs "$M/inputs.safetensors" --output "$T/o.safetensors"
+check_err wrong-caption "'encoder_hidden_states' must be" "$BIN" run transformer --model "$M" --inputs "$GOLD/sana_dit/p111_odd/inputs.safetensors" --output "$T/o.safetensors"
+B="$GOLD/sana_dit/bad_inputs"
+check_err wrong-channels "channels but the model's in_channels" "$BIN" run transformer --model "$M" --inputs "$B/wrong_channels.safetensors" --output "$T/o.safetensors"
+check_err wrong-rank "'hidden_states' must be \[B, C, F, H, W\]" "$BIN" run transformer --model "$M" --inputs "$B/wrong_rank.safetensors" --output "$T/o.safetensors"
+check_err bad-mask "encoder_attention_mask must be" "$BIN" run transformer --model "$M" --inputs "$B/bad_mask.safetensors" --output "$T/o.safetensors"
+check_err unknown-cmd "unknown command" "$BIN" frobnicate
+check_err unwritable "cannot write" "$BIN" run transformer --model "$M" --inputs "$M/inputs.safetensors" --output "/nonexistent-dir/o.safetensors"
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,55 @@
+// Tensor views, strides and dtype conversion.
+#include "core/tensor.h"
+#include "test_util.h"
+
+namespace sv {
+namespace {
+
+Tensor iota(const Shape& s) {
+  std::vector<float> v(static_cast<size_t>(shape_numel(s)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  return Tensor::from_vector(v, s);
+}
+
+TEST(Tensor, PermuteNarrowSelectContiguous) {
+  Tensor t = iota({2, 3, 4});
+  Tensor p = t.permute({2, 0, 1});  // [4, 2, 3]
+  EXPECT_EQ(p.shape(), Shape({4, 2, 3}));
+  EXPECT_FALSE(p.is_contiguous());
+  const auto v = p.contiguous().to_vector();
+  // p[k, i, j] = t[i, j, k] = i*12 + j*4 + k
+  EXPECT_EQ(v[(3 * 2 + 1) * 3 + 2], 1 * 12 + 2 * 4 + 3);
+  Tensor n = t.narrow(2, 1, 2);  // [2, 3, 2]
+  EXPECT_EQ(n.contiguous().to_vector()[5], 2 * 4 + 2);
+  Tensor s = t.select(1, 2);  // [2, 4]
+  EXPECT_EQ(s.shape(), Shape({2, 4}));
+  EXPECT_EQ(s.contiguous().to_vector()[4], 12 + 8);
+  EXPECT_EQ(t.reshape({6, -1}).shape(), Shape({6, 4}));
+  EXPECT_THROW(p.reshape({24}), Error);
+  EXPECT_THROW(t.reshape({5, -1}), Error);
+  EXPECT_THROW(t.narrow(0, 1, 2), Error);
+}
+
+TEST(Tensor, DtypeRoundTrips) {
+  Tensor t = Tensor::from_vector({1.0f, -2.5f, 3.140625f, 65504.0f, 1e-8f}, {5});
+  const auto bf = t.to(DType::BF16).to(DType::F32).to_vector();
+  EXPECT_EQ(bf[0], 1.0f);
+  EXPECT_EQ(bf[1], -2.5f);
+  EXPECT_EQ(bf[2], 3.140625f);
+  const auto h = t.to(DType::F16).to(DType::F32).to_vector();
+  EXPECT_EQ(h[3], 65504.0f);
+  EXPECT_NEAR(h[4], 0.0f, 1e-7);
+  // Round-to-nearest-even on bf16: 1 + 2^-8 is exactly halfway and rounds to 1.
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 1.0f / 256)), 1.0f);
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 3.0f / 256)), 1.0f + 4.0f / 256);
+  const auto i = Tensor::from_vector({3.0f, -7.0f}, {2}).to(DType::I64);
+  EXPECT_EQ(i.data<int64_t>()[1], -7);
+}
+
+TEST(Tensor, RejectsBadShapes) {
+  EXPECT_THROW(Tensor::empty({-1, 3}), Error);
+  EXPECT_THROW(Tensor::empty({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}
+
+}  // namespace
+}  // namespace sv

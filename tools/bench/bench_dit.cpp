@@ -1,0 +1,55 @@
+// sv-bench: times the DiT forward on a model directory + inputs file and prints one JSON line
+// (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "io/safetensors.h"
+#include "models/sana_dit/sana_dit.h"
+
+int main(int argc, char** argv) {
+  try {
+    std::string model, inputs;
+    int iters = 5, warmup = 1, threads = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+      const std::string k = argv[i], v = argv[i + 1];
+      if (k == "--model") model = v;
+      else if (k == "--inputs") inputs = v;
+      else if (k == "--iters") iters = std::stoi(v);
+      else if (k == "--warmup") warmup = std::stoi(v);
+      else if (k == "--threads") threads = std::stoi(v);
+      else SV_THROW("unknown option ", k);
+    }
+    SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
+             "usage: sv-bench --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
+    sv::Context ctx(sv::Device::CPU, threads);
+    auto m = sv::sana_dit::SanaVideoTransformer::load(model);
+    const auto in = sv::io::TensorSource::open(inputs);
+    sv::sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"),
+                           in.has("encoder_attention_mask") ? in.get("encoder_attention_mask") : sv::Tensor(),
+                           sv::Tensor()};
+    for (int i = 0; i < warmup; ++i) m->forward(ctx, x);
+    std::vector<double> t;
+    for (int i = 0; i < iters; ++i) {
+      const auto a = std::chrono::steady_clock::now();
+      m->forward(ctx, x);
+      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
+    }
+    std::vector<double> s = t;
+    std::sort(s.begin(), s.end());
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("{\"engine\": \"sana-video\", \"threads\": %d, \"median_s\": %.6f, \"all_s\": [", ctx.threads(), s[s.size() / 2]);
+    for (size_t i = 0; i < t.size(); ++i) std::printf("%s%.6f", i ? ", " : "", t[i]);
+    std::printf("], \"peak_rss_mib\": %.1f}\n", ru.ru_maxrss / 1024.0);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sv-bench: error: %s\n", e.what());
+    return 1;
+  }
+}

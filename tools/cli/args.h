@@ -1,0 +1,45 @@
+// Minimal "--key value" option parsing shared by CLI subcommands.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace sv::cli {
+
+class Args {
+ public:
+  Args(const std::vector<std::string>& argv, const std::set<std::string>& known, const std::string& cmd) {
+    for (size_t i = 0; i < argv.size(); ++i) {
+      const std::string& a = argv[i];
+      SV_CHECK(known.count(a), cmd, ": unknown option '", a, "'");
+      SV_CHECK(i + 1 < argv.size(), cmd, ": option ", a, " needs a value");
+      values_[a] = argv[++i];
+    }
+  }
+  bool has(const std::string& k) const { return values_.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& cmd) const {
+    auto it = values_.find(k);
+    SV_CHECK(it != values_.end(), cmd, ": missing required option ", k);
+    return it->second;
+  }
+  int get_int(const std::string& k, int def, const std::string& cmd) const {
+    auto it = values_.find(k);
+    if (it == values_.end()) return def;
+    try {
+      size_t pos = 0;
+      const int v = std::stoi(it->second, &pos);
+      SV_CHECK(pos == it->second.size(), "");
+      return v;
+    } catch (const std::exception&) {
+      SV_THROW(cmd, ": option ", k, " expects an integer, got '", it->second, "'");
+    }
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace sv::cli

@@ -1,0 +1,47 @@
+// sana-video command-line entry. Every failure is one line on stderr and a non-zero exit.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace sv::cli {
+int run_transformer(const std::vector<std::string>& args);
+int compare(const std::vector<std::string>& args);
+}
+
+namespace {
+const char* kUsage =
+    "usage: sana-video <command> [options]\n"
+    "commands:\n"
+    "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
+    "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"
+    "      [, encoder_attention_mask, guidance]; OUT holds sample (float32)\n"
+    "  compare A.safetensors B.safetensors [--tensor NAME] [--tol 1e-4]\n"
+    "      max |A - B| <= tol * max |B| per tensor; exit 0 when all pass\n";
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+      std::fputs(kUsage, args.empty() ? stderr : stdout);
+      return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "compare") return sv::cli::compare({args.begin() + 1, args.end()});
+    if (args[0] == "run") {
+      SV_CHECK(args.size() >= 2, "run: name a component (transformer)");
+      if (args[1] == "transformer") return sv::cli::run_transformer({args.begin() + 2, args.end()});
+      SV_THROW("run: unknown component '", args[1], "' (known: transformer)");
+    }
+    SV_THROW("unknown command '", args[0], "' (see sana-video --help)");
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::fprintf(stderr, "sana-video: error: %s\n", msg.c_str());
+    return 1;
+  }
+}
