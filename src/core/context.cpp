@@ -9,7 +9,8 @@ namespace sv {
 
 extern "C" void openblas_set_num_threads(int);
 
-Context::Context(Device device, int threads) : device_(device) {
+Context::Context(Device device, int threads)
+    : device_(device), allocator_(std::make_shared<CpuCachingAllocator>()) {
   if (threads <= 0) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();

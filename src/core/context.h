@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "core/allocator.h"
 #include "core/device.h"
 #include "core/tensor.h"
 
@@ -14,6 +15,9 @@ class Context {
   explicit Context(Device device = Device::CPU, int threads = 0);
 
   Device device() const { return device_; }
+  // Activations come from the context's caching allocator.
+  Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, allocator_); }
+  const std::shared_ptr<CpuCachingAllocator>& allocator() const { return allocator_; }
   int threads() const { return threads_; }
 
   // Named intermediates ("transformer_blocks.3.attn1", ...). Costs one branch when unset.
@@ -28,6 +32,7 @@ class Context {
   Device device_;
   int threads_;
   DumpFn dump_;
+  std::shared_ptr<CpuCachingAllocator> allocator_;
 };
 
 }  // namespace sv

@@ -51,6 +51,25 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
   return t;
 }
 
+Tensor Tensor::empty(const Shape& shape, DType dtype, const std::shared_ptr<Allocator>& alloc) {
+  const int64_t n = shape_numel(shape);
+  const size_t esz = dtype_size(dtype);
+  SV_CHECK(n == 0 || static_cast<uint64_t>(n) <= SIZE_MAX / esz, "tensor too large: ", shape_str(shape));
+  auto st = std::make_shared<Storage>();
+  st->bytes = static_cast<size_t>(n) * esz;
+  st->data = st->bytes ? alloc->allocate(st->bytes) : nullptr;
+  const size_t bytes = st->bytes;
+  st->owner = alloc;  // the release lambda below relies on it outliving the block
+  Allocator* a = alloc.get();
+  st->release = [a, bytes](void* p) { a->deallocate(p, bytes); };
+  Tensor t;
+  t.storage_ = std::move(st);
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
   Tensor t = empty(shape, dtype, dev);
   if (t.storage_->bytes) std::memset(t.storage_->data, 0, t.storage_->bytes);

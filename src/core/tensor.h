@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
@@ -35,6 +36,8 @@ class Tensor {
   Tensor() = default;
 
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device dev = Device::CPU);
+  // Storage from `alloc`, which is kept alive until the storage is released.
+  static Tensor empty(const Shape& shape, DType dtype, const std::shared_ptr<Allocator>& alloc);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device dev = Device::CPU);
   // Wrap external memory (e.g. a mapped file); `owner` is kept alive by the tensor.
   static Tensor from_blob(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> owner,

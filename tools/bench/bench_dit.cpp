@@ -1,7 +1,5 @@
 // sv-bench: times the DiT forward on a model directory + inputs file and prints one JSON line
 // (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,11 +40,17 @@ int main(int argc, char** argv) {
     }
     std::vector<double> s = t;
     std::sort(s.begin(), s.end());
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
+    // VmHWM, not ru_maxrss: the latter survives exec and would report a forking parent's peak.
+    double hwm_kib = 0;
+    if (FILE* f = std::fopen("/proc/self/status", "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
+      std::fclose(f);
+    }
     std::printf("{\"engine\": \"sana-video\", \"threads\": %d, \"median_s\": %.6f, \"all_s\": [", ctx.threads(), s[s.size() / 2]);
     for (size_t i = 0; i < t.size(); ++i) std::printf("%s%.6f", i ? ", " : "", t[i]);
-    std::printf("], \"peak_rss_mib\": %.1f}\n", ru.ru_maxrss / 1024.0);
+    std::printf("], \"peak_rss_mib\": %.1f}\n", hwm_kib / 1024.0);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sv-bench: error: %s\n", e.what());

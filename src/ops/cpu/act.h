@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 
+#include "core/context.h"
 #include "ops/ops.h"
 
 namespace sv::cpu {
@@ -20,5 +21,10 @@ inline float apply_act(ops::Act a, float x) {
   }
   return x;
 }
+
+// Vectorised in-place activation over a dense buffer (act_vec.cpp, built so libm's SIMD exp is used).
+void apply_act_inplace(Context& ctx, float* y, int64_t n, ops::Act act);
+// y[i] = u[i] * SiLU(g[i]) for rows of C channels (GLU second half as gate).
+void glu_silu_rows(float* y, const float* u, const float* g, int64_t n);
 
 }  // namespace sv::cpu

@@ -15,7 +15,7 @@ Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
   const int64_t B = q.size(0), N = q.size(1), D = q.size(2), C = D / heads, P = C / 2;
   const float *qp = q.f32(), *kp = k.f32(), *vp = v.f32(), *cp = cos.f32(), *sp = sin.f32();
   // Rotated ReLU features for all heads at once, same [B, N, D] layout as the inputs.
-  Tensor qr_t = Tensor::empty(q.shape()), kr_t = Tensor::empty(q.shape());
+  Tensor qr_t = ctx.empty(q.shape()), kr_t = ctx.empty(q.shape());
   float *qr = qr_t.f32(), *kr = kr_t.f32();
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
@@ -46,7 +46,7 @@ Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
       }
     }
   }
-  Tensor out = Tensor::empty(q.shape());
+  Tensor out = ctx.empty(q.shape());
   float* op = out.f32();
   std::vector<float> vk(static_cast<size_t>(C * C));
   for (int64_t b = 0; b < B; ++b) {
@@ -79,7 +79,7 @@ Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, con
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
   const float *qp = q.f32(), *kp = k.f32(), *vp = v.f32();
   const float* bp = bias.defined() ? bias.f32() : nullptr;
-  Tensor out = Tensor::empty(q.shape());
+  Tensor out = ctx.empty(q.shape());
   float* op = out.f32();
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 22) / std::max<int64_t>(L, 1)));
   std::vector<float> S(static_cast<size_t>(chunk * L));

@@ -1,5 +1,6 @@
 // CPU convolution kernels for the DiT (patchify GEMM, channels-last depthwise + GLU, temporal GEMMs).
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "ops/cpu/act.h"
@@ -13,7 +14,7 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
   const int64_t D = w.size(0), pt = w.size(2), ph = w.size(3), pw = w.size(4);
   const int64_t Fp = F / pt, Hp = H / ph, Wp = W / pw, N = Fp * Hp * Wp, K = Cin * pt * ph * pw;
   // im2col: column index follows the weight's [C, pt, ph, pw] flattening.
-  Tensor cols = Tensor::empty({B * N, K});
+  Tensor cols = ctx.empty({B * N, K});
   const float* xp = x.f32();
   float* cp = cols.f32();
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static)
@@ -27,7 +28,7 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
           for (int64_t iw = 0; iw < pw; ++iw) *col++ = src[iw];
         }
   }
-  Tensor y = Tensor::empty({B, N, D});
+  Tensor y = ctx.empty({B, N, D});
   float* yp = y.f32();
   const float* bp = b.f32();
   for (int64_t r = 0; r < B * N; ++r) std::copy(bp, bp + D, yp + r * D);
@@ -38,7 +39,7 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
 Tensor unpatchify(Context& ctx, const Tensor& x, int64_t Fp, int64_t Hp, int64_t Wp, int64_t pt, int64_t ph, int64_t pw) {
   const int64_t B = x.size(0), N = x.size(1), E = x.size(2), C = E / (pt * ph * pw);
   const int64_t F = Fp * pt, H = Hp * ph, W = Wp * pw;
-  Tensor y = Tensor::empty({B, C, F, H, W});
+  Tensor y = ctx.empty({B, C, F, H, W});
   const float* xp = x.f32();
   float* yp = y.f32();
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static)
@@ -63,7 +64,7 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
   const float* wp = w.f32();
   for (int64_t c = 0; c < C2; ++c)
     for (int64_t t = 0; t < 9; ++t) taps[t * C2 + c] = wp[c * 9 + t];
-  Tensor y = Tensor::empty({B, H, W, C});
+  Tensor y = ctx.empty({B, H, W, C});
   const float *xp = x.f32(), *bp = b.f32();
   float* yp = y.f32();
 #pragma omp parallel num_threads(ctx.threads())
@@ -86,7 +87,7 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
           }
         }
         float* dst = yp + ((bi * H + yy) * W + xx) * C;
-        for (int64_t c = 0; c < C; ++c) dst[c] = acc[c] * silu(acc[C + c]);
+        glu_silu_rows(dst, acc.data(), acc.data() + C, C);
       }
     }
   }
@@ -102,9 +103,10 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w) {
   for (int64_t o = 0; o < D; ++o)
     for (int64_t i = 0; i < D; ++i)
       for (int64_t t = 0; t < 3; ++t) wk[(t * D + o) * D + i] = wp[(o * D + i) * 3 + t];
-  Tensor y = x.clone();
+  Tensor y = ctx.empty(x.shape());
   const float* xp = x.f32();
   float* yp = y.f32();
+  std::memcpy(yp, xp, x.nbytes());
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < 3; ++t) {
       const int64_t off = t - 1;  // output frame f reads input frame f + off

@@ -25,7 +25,7 @@ Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const
   const float* wp = w.defined() ? w.f32() : nullptr;
   const float* bp = b.defined() ? b.f32() : nullptr;
   const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = ctx.empty(x.shape());
   const float* xp = x.f32();
   float* yp = y.f32();
   const float *sh = shift.data<float>(), *sc = scale.data<float>();
@@ -56,7 +56,7 @@ Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const
 
 Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
   const int64_t D = x.size(-1), R = x.numel() / std::max<int64_t>(D, 1);
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = ctx.empty(x.shape());
   const float* xp = x.f32();
   float* yp = y.f32();
   const float* wp = w.defined() ? w.f32() : nullptr;
@@ -79,7 +79,7 @@ Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& 
 
 Tensor rms_norm(Context& ctx, const Tensor& x, const Tensor& w, float eps) {
   const int64_t D = x.size(-1), R = x.numel() / std::max<int64_t>(D, 1);
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = ctx.empty(x.shape());
   const float* xp = x.f32();
   float* yp = y.f32();
   const float* wp = w.defined() ? w.f32() : nullptr;

@@ -1,0 +1,67 @@
+#include "core/allocator.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace sv {
+
+size_t CpuCachingAllocator::size_class(size_t bytes) {
+  if (bytes <= 4096) return (bytes + 63) / 64 * 64;
+  // Eight classes per power of two above 4 KiB: at most 12.5% slack.
+  size_t p = 4096;
+  while (p * 2 < bytes) p *= 2;
+  const size_t step = p / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+CpuCachingAllocator::~CpuCachingAllocator() { release_cached(); }
+
+void* CpuCachingAllocator::allocate(size_t bytes) {
+  const size_t sz = size_class(bytes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.find(sz);
+    if (it != free_.end()) {
+      void* p = it->second;
+      free_.erase(it);
+      cached_ -= sz;
+      return p;
+    }
+  }
+  void* p = std::aligned_alloc(64, sz);
+  if (!p) {
+    release_cached();
+    p = std::aligned_alloc(64, sz);
+  }
+  SV_CHECK(p, "out of host memory: could not allocate ", bytes, " bytes");
+  return p;
+}
+
+void CpuCachingAllocator::deallocate(void* p, size_t bytes) {
+  if (!p) return;
+  const size_t sz = size_class(bytes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ + sz <= max_cached_) {
+      free_.emplace(sz, p);
+      cached_ += sz;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+void CpuCachingAllocator::release_cached() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& kv : free_) std::free(kv.second);
+  free_.clear();
+  cached_ = 0;
+}
+
+size_t CpuCachingAllocator::cached_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cached_;
+}
+
+}  // namespace sv

@@ -1,0 +1,37 @@
+// Host memory allocators. The caching allocator keeps freed blocks by size so the steady state of
+// a forward pass (same shapes every step) allocates nothing from the OS: no page faults, no
+// zeroing of fresh pages by the kernel.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace sv {
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t bytes) = 0;  // 64-byte aligned; throws sv::Error when out of memory
+  virtual void deallocate(void* p, size_t bytes) = 0;
+};
+
+class CpuCachingAllocator : public Allocator {
+ public:
+  explicit CpuCachingAllocator(size_t max_cached_bytes = size_t(4) << 30) : max_cached_(max_cached_bytes) {}
+  ~CpuCachingAllocator() override;
+  void* allocate(size_t bytes) override;
+  void deallocate(void* p, size_t bytes) override;
+  void release_cached();  // return every cached block to the system
+  size_t cached_bytes() const;
+
+  // Blocks are rounded to size classes so near-identical requests share blocks.
+  static size_t size_class(size_t bytes);
+
+ private:
+  mutable std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  size_t cached_ = 0, max_cached_;
+};
+
+}  // namespace sv

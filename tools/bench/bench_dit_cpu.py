@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""DiT forward on the CPU: sana-video vs diffusers, in the same run on the same machine.
+
+Builds a random-weight SanaVideoTransformer3DModel (default: 4 layers, width 512 = 4 heads x 128,
+mlp_ratio 3, caption 2304 x 300 tokens) on a 2 x 16 x 5 x 32 x 32 latent, saves it with
+save_pretrained, then times diffusers (torch, fp32) and `sv-bench` on the same files, each in its own
+process so peak RSS is per engine. Prints a JSON summary with the speed ratio.
+
+Usage: python tools/bench/bench_dit_cpu.py [--build build] [--threads 2] [--iters 5]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+PEER = r"""
+import json, resource, sys, time, torch
+from diffusers import SanaVideoTransformer3DModel
+from safetensors.torch import load_file
+torch.set_num_threads(int(sys.argv[3])); torch.set_grad_enabled(False)
+m = SanaVideoTransformer3DModel.from_pretrained(sys.argv[1]).eval()
+x = load_file(sys.argv[2])
+args = dict(hidden_states=x["hidden_states"], encoder_hidden_states=x["encoder_hidden_states"],
+            timestep=x["timestep"], encoder_attention_mask=x["encoder_attention_mask"], return_dict=False)
+for _ in range(int(sys.argv[5])): m(**args)
+ts = []
+for _ in range(int(sys.argv[4])):
+    t = time.perf_counter(); m(**args); ts.append(time.perf_counter() - t)
+s = sorted(ts)
+print(json.dumps({"engine": "diffusers", "torch": torch.__version__, "threads": torch.get_num_threads(),
+                  "median_s": s[len(s) // 2], "all_s": ts,
+                  "peak_rss_mib": [float(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0]}))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--head-dim", type=int, default=128)
+    ap.add_argument("--latent", default="2,16,5,32,32")
+    ap.add_argument("--text-len", type=int, default=300)
+    ap.add_argument("--json", help="also write the summary here")
+    ap.add_argument("--rounds", type=int, default=3, help="alternate peer/ours this many times (noisy hosts)")
+    ap.add_argument("--keep", help="write the model and inputs here and keep them")
+    a = ap.parse_args()
+
+    import torch
+    from diffusers import SanaVideoTransformer3DModel
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    D = a.heads * a.head_dim
+    cfg = dict(in_channels=16, out_channels=16, num_attention_heads=a.heads, attention_head_dim=a.head_dim,
+               num_layers=a.layers, num_cross_attention_heads=a.heads, cross_attention_head_dim=a.head_dim,
+               cross_attention_dim=D, caption_channels=2304, mlp_ratio=3.0, patch_size=(1, 2, 2))
+    B, C, F, H, W = map(int, a.latent.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.keep:
+            tmp = a.keep
+            os.makedirs(tmp, exist_ok=True)
+        model = SanaVideoTransformer3DModel(**cfg)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p) * 0.02)
+        mdir = os.path.join(tmp, "transformer")
+        model.save_pretrained(mdir)
+        del model
+        mask = torch.ones(B, a.text_len, dtype=torch.int64)
+        mask[1:, a.text_len // 3:] = 0
+        inp = os.path.join(tmp, "inputs.safetensors")
+        save_file({"hidden_states": torch.randn(B, C, F, H, W), "encoder_hidden_states": torch.randn(B, a.text_len, 2304),
+                   "timestep": torch.tensor([999, 500][:B] + [250] * max(0, B - 2), dtype=torch.int64),
+                   "encoder_attention_mask": mask}, inp)
+        env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+        peers, oursl = [], []
+        for _ in range(a.rounds):
+            r = subprocess.run([sys.executable, "-c", PEER, mdir, inp, str(a.threads), str(a.iters), str(a.warmup)],
+                               check=True, capture_output=True, text=True, env=env)
+            peers.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            r = subprocess.run([os.path.join(a.build, "sv-bench"), "--model", mdir, "--inputs", inp, "--threads",
+                                str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
+                               check=True, capture_output=True, text=True, env=env)
+            oursl.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    # Median over rounds of each round's median.
+    peer = sorted(peers, key=lambda r: r["median_s"])[len(peers) // 2]
+    ours = sorted(oursl, key=lambda r: r["median_s"])[len(oursl) // 2]
+    peer["round_medians_s"] = [r["median_s"] for r in peers]
+    ours["round_medians_s"] = [r["median_s"] for r in oursl]
+    summary = {"workload": f"dit_cpu {a.layers}L D{D} latent {a.latent} text {a.text_len}", "threads": a.threads,
+               "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t"),
+               "sana_video": ours, "diffusers": peer,
+               "speedup_vs_diffusers": peer["median_s"] / ours["median_s"]}
+    print(json.dumps(summary, indent=1))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(summary, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
