@@ -37,5 +37,18 @@ check_err wrong-rank "'hidden_states' must be \[B, C, F, H, W\]" "$BIN" run tran
 check_err bad-mask "encoder_attention_mask must be" "$BIN" run transformer --model "$M" --inputs "$B/bad_mask.safetensors" --output "$T/o.safetensors"
 check_err unknown-cmd "unknown command" "$BIN" frobnicate
 check_err unwritable "cannot write" "$BIN" run transformer --model "$M" --inputs "$M/inputs.safetensors" --output "/nonexistent-dir/o.safetensors"
+# Text side: encode_prompt and Gemma2 runners against the transformers/diffusers goldens.
+P="$GOLD/text/pipeline"
+if "$BIN" run text-encoder --model "$P" --prompt "A Red Circle moving LEFT" --prompt "  a blue square	moving right  " \
+     --negative "blurry, low quality" --output "$T/te.safetensors" &&
+   "$BIN" compare "$T/te.safetensors" "$P/expected.safetensors" --tensor prompt_embeds:chi.prompt_embeds \
+     --tensor prompt_attention_mask:chi.prompt_attention_mask --tensor negative_prompt_embeds:chi.negative_prompt_embeds \
+     --tol 1e-4 >/dev/null; then pass=$((pass+1)); else echo "FAIL text-encoder parity"; fail=$((fail+1)); fi
+G="$GOLD/text/gemma_b"
+if "$BIN" run gemma2 --model "$G" --inputs "$G/inputs.safetensors" --output "$T/g.safetensors" &&
+   "$BIN" compare "$T/g.safetensors" "$G/expected.safetensors" --tol 1e-4 >/dev/null; then pass=$((pass+1)); else echo "FAIL gemma2 parity"; fail=$((fail+1)); fi
+check_err no-tokenizer "tokenizer directory not found" "$BIN" run text-encoder --model "$GOLD/text" --prompt x --output "$T/o.safetensors"
+check_err bad-chi "--chi must be" "$BIN" run text-encoder --model "$P" --prompt x --chi fancy --output "$T/o.safetensors"
+check_err gemma-ids "missing input tensor 'input_ids'" "$BIN" run gemma2 --model "$G" --inputs "$G/expected.safetensors" --output "$T/o.safetensors"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -8,6 +8,13 @@ Tensor activation(Context& ctx, const Tensor& x_in, Act act) {
   return SV_DISPATCH(x.device(), activation, ctx, x, act);
 }
 
+Tensor mul_act(Context& ctx, const Tensor& a_in, const Tensor& b_in, Act act) {
+  Tensor a = detail::f32_input(a_in, "mul_act", "a"), b = detail::f32_input(b_in, "mul_act", "b");
+  SV_CHECK(a.shape() == b.shape(), "mul_act: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()), " differ");
+  detail::same_device(a, b, "mul_act");
+  return SV_DISPATCH(a.device(), mul_act, ctx, a, b, act);
+}
+
 Tensor add(Context& ctx, const Tensor& a_in, const Tensor& b_in) {
   Tensor a = detail::f32_input(a_in, "add", "a"), b = detail::f32_input(b_in, "add", "b");
   detail::same_device(a, b, "add");

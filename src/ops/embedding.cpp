@@ -12,4 +12,17 @@ Tensor timestep_embedding(Context& ctx, const Tensor& t_in, int64_t dim, bool fl
   return SV_DISPATCH(t.device(), timestep_embedding, ctx, t, dim, flip_sin_to_cos, downscale_freq_shift);
 }
 
+Tensor embedding(Context& ctx, const Tensor& ids_in, const Tensor& table_in, float scale) {
+  SV_CHECK(ids_in.defined() && ids_in.dim() == 2 && !dtype_is_float(ids_in.dtype()),
+           "embedding: ids must be an integer [B, L] tensor");
+  Tensor table = detail::f32_input(table_in, "embedding", "table");
+  SV_CHECK(table.dim() == 2, "embedding: table must be [V, D]");
+  Tensor ids = ids_in.dtype() == DType::I64 ? ids_in.contiguous() : ids_in.to(DType::I64);
+  const int64_t* p = ids.data<int64_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    SV_CHECK(p[i] >= 0 && p[i] < table.size(0), "embedding: token id ", p[i], " is outside the vocabulary of ",
+             table.size(0), " embeddings");
+  return SV_DISPATCH(table.device(), embedding, ctx, ids, table, scale);
+}
+
 }  // namespace sv::ops

@@ -16,6 +16,11 @@
   Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip, float shift);             \
   Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos, \
                           const Tensor& sin, int64_t heads, float eps);                                      \
+  Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act);                               \
+  Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float scale);                        \
+  Tensor rope_half(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t heads);       \
+  Tensor causal_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, \
+                          int64_t heads, int64_t kv_heads, float scale, float softcap, int64_t window);      \
   Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,           \
               int64_t heads);                                                                                \
   Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);                      \

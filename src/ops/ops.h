@@ -18,6 +18,9 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // numpy-style broa
 // x += gate * y, with x, y [B, N, D] and gate [B, T, D] (T == 1 broadcasts over tokens, T == N per token).
 void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y);
 
+// act(a) * b elementwise (GeGLU: gelu_tanh(gate) * up).
+Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, Act act);
+
 // Norms over the last dim.
 // LayerNorm (affine w/b optional, may be undefined), then x * (1 + scale) + shift;
 // shift/scale [B, T, D] as for add_gated_.
@@ -30,6 +33,20 @@ Tensor rms_norm(Context& ctx, const Tensor& x, const Tensor& w, float eps);
 
 // Sinusoidal timestep features (diffusers get_timestep_embedding): t [M] -> [M, dim].
 Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip_sin_to_cos, float downscale_freq_shift);
+
+// Token embedding: ids [B, L] (integer dtype) -> table rows * scale, [B, L, D]. Ids outside the
+// table are an error naming the id.
+Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float scale);
+
+// Rotate-half RoPE (Llama/Gemma): x [B, L, H*Dh]; cos, sin [L, Dh/2]; pairs (j, j + Dh/2).
+Tensor rope_half(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t heads);
+
+// Causal softmax attention for decoders with grouped KV heads: q [B, L, Hq*Dh], k, v [B, L, Hkv*Dh].
+// Scores are scaled, soft-capped (cap > 0: cap * tanh(s / cap)), and key j is visible to query i when
+// j <= i, key_mask[b, j] != 0 (if given) and i - j < window (window > 0). A row with no visible key
+// averages all keys uniformly, as adding finfo.min does in transformers.
+Tensor causal_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
+                        int64_t heads, int64_t kv_heads, float scale, float softcap, int64_t window);
 
 // SANA ReLU linear attention. q, k, v [B, N, H*C] (q, k already RMS-normalised);
 // cos, sin [N, C/2] rotate channel pairs (2i, 2i+1) of the ReLU'd q and k in the numerator only:

@@ -17,6 +17,7 @@ class Args {
       SV_CHECK(known.count(a), cmd, ": unknown option '", a, "'");
       SV_CHECK(i + 1 < argv.size(), cmd, ": option ", a, " needs a value");
       values_[a] = argv[++i];
+      all_[a].push_back(values_[a]);
     }
   }
   bool has(const std::string& k) const { return values_.count(k) != 0; }
@@ -24,6 +25,10 @@ class Args {
     auto it = values_.find(k);
     SV_CHECK(it != values_.end(), cmd, ": missing required option ", k);
     return it->second;
+  }
+  std::vector<std::string> get_all(const std::string& k) const {
+    auto it = all_.find(k);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
   }
   int get_int(const std::string& k, int def, const std::string& cmd) const {
     auto it = values_.find(k);
@@ -40,6 +45,7 @@ class Args {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
 };
 
 }  // namespace sv::cli

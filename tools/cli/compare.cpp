@@ -21,12 +21,16 @@ int compare(const std::vector<std::string>& argv) {
       SV_THROW(cmd, ": --tol expects a number");
     }
   }
-  std::vector<std::string> names = args.has("--tensor") ? std::vector<std::string>{args.get("--tensor", cmd)} : b.names();
+  std::vector<std::string> names = args.has("--tensor") ? args.get_all("--tensor") : b.names();
   bool ok = true;
-  for (const std::string& n : names) {
+  for (const std::string& spec : names) {
+    // "NAME" compares NAME in both files; "A:B" compares A in the first with B in the second.
+    const size_t colon = spec.find(':');
+    const std::string n = colon == std::string::npos ? spec : spec.substr(0, colon);
+    const std::string m = colon == std::string::npos ? spec : spec.substr(colon + 1);
     SV_CHECK(a.has(n), argv[0], ": no tensor '", n, "'");
-    SV_CHECK(b.has(n), argv[1], ": no tensor '", n, "'");
-    const auto x = a.get(n).to_vector(), y = b.get(n).to_vector();
+    SV_CHECK(b.has(m), argv[1], ": no tensor '", m, "'");
+    const auto x = a.get(n).to_vector(), y = b.get(m).to_vector();
     SV_CHECK(x.size() == y.size(), cmd, ": '", n, "' has ", x.size(), " vs ", y.size(), " elements");
     double md = 0, mr = 0;
     for (size_t i = 0; i < x.size(); ++i) {
@@ -36,7 +40,7 @@ int compare(const std::vector<std::string>& argv) {
     }
     const bool pass = md <= tol * mr;
     ok = ok && pass;
-    std::printf("%-40s max|diff| %.3e  max|ref| %.3e  ratio %.3e  %s\n", n.c_str(), md, mr, mr > 0 ? md / mr : md,
+    std::printf("%-40s max|diff| %.3e  max|ref| %.3e  ratio %.3e  %s\n", spec.c_str(), md, mr, mr > 0 ? md / mr : md,
                 pass ? "ok" : "FAIL");
   }
   return ok ? 0 : 1;

@@ -10,6 +10,8 @@
 namespace sv::cli {
 int run_transformer(const std::vector<std::string>& args);
 int compare(const std::vector<std::string>& args);
+int run_text_encoder(const std::vector<std::string>& args);
+int run_gemma2(const std::vector<std::string>& args);
 }
 
 namespace {
@@ -19,6 +21,11 @@ const char* kUsage =
     "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
     "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"
     "      [, encoder_attention_mask, guidance]; OUT holds sample (float32)\n"
+    "  run text-encoder --model PIPELINE_DIR --prompt TEXT [--negative TEXT] --output OUT.safetensors\n"
+    "      [--chi diffusers|official|none] [--max-sequence-length 300]: SanaVideoPipeline.encode_prompt\n"
+    "      (tokenizer/ + text_encoder/); OUT holds prompt_embeds, prompt_attention_mask [, negative_*]\n"
+    "  run gemma2 --model DIR --inputs IN.safetensors --output OUT.safetensors\n"
+    "      Gemma2Model on input_ids [, attention_mask]; OUT holds last_hidden_state\n"
     "  compare A.safetensors B.safetensors [--tensor NAME] [--tol 1e-4]\n"
     "      max |A - B| <= tol * max |B| per tensor; exit 0 when all pass\n";
 }
@@ -33,8 +40,11 @@ int main(int argc, char** argv) {
     if (args[0] == "compare") return sv::cli::compare({args.begin() + 1, args.end()});
     if (args[0] == "run") {
       SV_CHECK(args.size() >= 2, "run: name a component (transformer)");
-      if (args[1] == "transformer") return sv::cli::run_transformer({args.begin() + 2, args.end()});
-      SV_THROW("run: unknown component '", args[1], "' (known: transformer)");
+      const std::vector<std::string> rest(args.begin() + 2, args.end());
+      if (args[1] == "transformer") return sv::cli::run_transformer(rest);
+      if (args[1] == "text-encoder") return sv::cli::run_text_encoder(rest);
+      if (args[1] == "gemma2") return sv::cli::run_gemma2(rest);
+      SV_THROW("run: unknown component '", args[1], "' (known: transformer, text-encoder, gemma2)");
     }
     SV_THROW("unknown command '", args[0], "' (see sana-video --help)");
   } catch (const std::exception& e) {

@@ -68,3 +68,19 @@ void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
 }
 
 }  // namespace sv::cpu
+
+namespace sv::cpu {
+
+Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act) {
+  Tensor y = ctx.empty(a.shape());
+  std::memcpy(y.f32(), a.f32(), a.nbytes());
+  apply_act_inplace(ctx, y.f32(), a.numel(), act);
+  float* yp = y.f32();
+  const float* bp = b.f32();
+  const int64_t n = a.numel();
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t i = 0; i < n; ++i) yp[i] *= bp[i];
+  return y;
+}
+
+}  // namespace sv::cpu

@@ -26,3 +26,21 @@ Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip,
 }
 
 }  // namespace sv::cpu
+
+namespace sv::cpu {
+
+Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float scale) {
+  const int64_t B = ids.size(0), L = ids.size(1), D = table.size(1);
+  Tensor y = ctx.empty({B, L, D});
+  const int64_t* ip = ids.data<int64_t>();
+  const float* tp = table.f32();
+  float* yp = y.f32();
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t r = 0; r < B * L; ++r) {
+    const float* src = tp + ip[r] * D;
+    for (int64_t d = 0; d < D; ++d) yp[r * D + d] = src[d] * scale;
+  }
+  return y;
+}
+
+}  // namespace sv::cpu

@@ -19,6 +19,11 @@ Tensor rms_norm(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
 Tensor timestep_embedding(Context&, const Tensor&, int64_t, bool, float) { no_cuda(); }
 Tensor linear_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
                         float) { no_cuda(); }
+Tensor mul_act(Context&, const Tensor&, const Tensor&, ops::Act) { no_cuda(); }
+Tensor embedding(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
+Tensor rope_half(Context&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
+Tensor causal_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, float,
+                        float, int64_t) { no_cuda(); }
 Tensor sdpa(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
 Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
