@@ -1,6 +1,7 @@
 // Golden parity of the transformer against diffusers' SanaVideoTransformer3DModel
 // (tests/golden/sana_dit/*, written by tools/reference/make_dit_goldens.py). Every named
 // intermediate is compared, so a failure points at the first diverging layer.
+#include <filesystem>
 #include <map>
 
 #include "core/context.h"
@@ -56,6 +57,40 @@ TEST(SanaDit, TextMaskChangesOnlyPaddedSample) {
   const Tensor ref = io::TensorSource::open(dir + "/expected.safetensors").get("sample");
   SV_EXPECT_CLOSE(no_mask.select(0, 0), ref.select(0, 0), 1e-4, "unpadded sample");
   EXPECT_GT(test::compare(no_mask.select(0, 1), ref.select(0, 1)).ratio(), 1e-3);
+}
+
+}  // namespace
+}  // namespace sv
+
+namespace sv {
+namespace {
+
+// A bf16 checkpoint stays bf16 in memory (matrices are widened on the fly) and computes exactly what
+// an f32 checkpoint holding the same bf16-rounded values computes.
+TEST(SanaDit, Bf16CheckpointMatchesWidenedF32) {
+  namespace fs = std::filesystem;
+  const std::string src = test::golden("sana_dit/p122_b2_mask");
+  const io::TensorSource w = io::TensorSource::open(src);
+  const fs::path root = fs::temp_directory_path() / ("sv_bf16_" + std::to_string(::getpid()));
+  for (const char* kind : {"bf16", "f32"}) {
+    fs::create_directories(root / kind);
+    fs::copy_file(src + "/config.json", root / kind / "config.json", fs::copy_options::overwrite_existing);
+    std::vector<std::pair<std::string, Tensor>> t;
+    for (const std::string& n : w.names()) {
+      Tensor h = w.get(n).to(DType::BF16);
+      t.emplace_back(n, std::string(kind) == "bf16" ? h : h.to(DType::F32));
+    }
+    io::write_safetensors((root / kind / "diffusion_pytorch_model.safetensors").string(), t);
+  }
+  const io::TensorSource in = io::TensorSource::open(src + "/inputs.safetensors");
+  sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"),
+                     in.get("encoder_attention_mask"), Tensor()};
+  Context ctx(Device::CPU, 2);
+  const Tensor a = sana_dit::SanaVideoTransformer::load((root / "bf16").string())->forward(ctx, x);
+  const Tensor b = sana_dit::SanaVideoTransformer::load((root / "f32").string())->forward(ctx, x);
+  SV_EXPECT_CLOSE(a, b, 1e-6, "bf16 vs widened f32");
+  // And bf16 rounding of the weights really changes the result (the test would notice a silent f32 path).
+  EXPECT_GT(test::compare(a, io::TensorSource::open(src + "/expected.safetensors").get("sample")).ratio(), 1e-5);
 }
 
 }  // namespace

@@ -14,6 +14,22 @@ Tensor WeightBinder::take(const std::string& name, const Shape& expected) {
   return t.dtype() == compute_ ? t : t.to(compute_);
 }
 
+Tensor WeightBinder::take_raw(const std::string& name, const Shape& expected) {
+  const DType saved = compute_;
+  if (src_.has(name)) {
+    const DType d = src_.info(name).dtype;
+    if (d == DType::F32 || d == DType::BF16 || d == DType::F16) compute_ = d;
+  }
+  try {
+    Tensor t = take(name, expected);
+    compute_ = saved;
+    return t;
+  } catch (...) {
+    compute_ = saved;
+    throw;
+  }
+}
+
 void WeightBinder::finish() const {
   std::string unused;
   int count = 0;

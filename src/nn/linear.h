@@ -11,12 +11,12 @@ struct Linear {
   Tensor bias;    // [out] or undefined
 
   void bind(const io::Scope& s, int64_t in, int64_t out, bool has_bias) {
-    weight = s.take("weight", {out, in});
+    weight = s.take_raw("weight", {out, in});
     if (has_bias) bias = s.take("bias", {out});
   }
   // Conv2d(in, out, kernel 1): weight stored as [out, in, 1, 1].
   void bind_conv1x1(const io::Scope& s, int64_t in, int64_t out, bool has_bias) {
-    weight = s.take("weight", {out, in, 1, 1}).reshape({out, in});
+    weight = s.take_raw("weight", {out, in, 1, 1}).reshape({out, in});
     if (has_bias) bias = s.take("bias", {out});
   }
   Tensor operator()(Context& ctx, const Tensor& x, ops::Act act = ops::Act::None) const {

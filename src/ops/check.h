@@ -17,6 +17,14 @@ inline void same_device(const Tensor& a, const Tensor& b, const char* op) {
   SV_CHECK(!b.defined() || a.device() == b.device(), op, ": inputs on different devices");
 }
 
+// A weight matrix: F32, BF16 or F16 (CPU kernels widen half types on the fly), made contiguous.
+inline Tensor weight_input(const Tensor& t, const char* op, const char* name) {
+  SV_CHECK(t.defined(), op, ": input '", name, "' is undefined");
+  SV_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16, op, ": weight '", name,
+           "' must be F32, BF16 or F16, got ", dtype_name(t.dtype()));
+  return t.contiguous();
+}
+
 // Modulation tensors [B, T, D] may be strided views of a [B, T, 6, D] table; only the last dim must be dense.
 inline void check_modulation(const Tensor& x, const Tensor& m, const char* op, const char* name) {
   SV_CHECK(m.defined() && m.dtype() == DType::F32 && m.dim() == 3, op, ": '", name, "' must be F32 [B, T, D], got ",

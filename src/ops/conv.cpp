@@ -35,7 +35,7 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x_in, const Tensor& w_i
 
 Tensor temporal_conv3_residual(Context& ctx, const Tensor& x_in, const Tensor& w_in) {
   const char* op = "temporal_conv3_residual";
-  Tensor x = detail::f32_input(x_in, op, "x"), w = detail::f32_input(w_in, op, "weight");
+  Tensor x = detail::f32_input(x_in, op, "x"), w = detail::weight_input(w_in, op, "weight");
   SV_CHECK(x.dim() == 4, op, ": x must be [B, F, P, D], got ", shape_str(x.shape()));
   SV_CHECK(w.shape() == Shape({x.size(3), x.size(3), 3, 1}), op, ": weight ", shape_str(w.shape()), " for ", x.size(3),
            " channels");

@@ -15,7 +15,7 @@ Tensor timestep_embedding(Context& ctx, const Tensor& t_in, int64_t dim, bool fl
 Tensor embedding(Context& ctx, const Tensor& ids_in, const Tensor& table_in, float scale) {
   SV_CHECK(ids_in.defined() && ids_in.dim() == 2 && !dtype_is_float(ids_in.dtype()),
            "embedding: ids must be an integer [B, L] tensor");
-  Tensor table = detail::f32_input(table_in, "embedding", "table");
+  Tensor table = detail::weight_input(table_in, "embedding", "table");
   SV_CHECK(table.dim() == 2, "embedding: table must be [V, D]");
   Tensor ids = ids_in.dtype() == DType::I64 ? ids_in.contiguous() : ids_in.to(DType::I64);
   const int64_t* p = ids.data<int64_t>();

@@ -5,7 +5,7 @@ namespace sv::ops {
 
 Tensor linear(Context& ctx, const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, Act act) {
   Tensor x = detail::f32_input(x_in, "linear", "x");
-  Tensor w = detail::f32_input(w_in, "linear", "weight");
+  Tensor w = detail::weight_input(w_in, "linear", "weight");
   SV_CHECK(w.dim() == 2, "linear: weight must be 2-D [out, in], got ", shape_str(w.shape()));
   SV_CHECK(x.dim() >= 1 && x.size(-1) == w.size(1), "linear: input ", shape_str(x.shape()),
            " does not match weight ", shape_str(w.shape()));

@@ -84,7 +84,7 @@ def main():
             r = subprocess.run([sys.executable, "-c", PEER, mdir, inp, str(a.threads), str(a.iters), str(a.warmup)],
                                check=True, capture_output=True, text=True, env=env)
             peers.append(json.loads(r.stdout.strip().splitlines()[-1]))
-            r = subprocess.run([os.path.join(a.build, "sv-bench"), "--model", mdir, "--inputs", inp, "--threads",
+            r = subprocess.run([os.path.join(a.build, "sv-bench"), "dit", "--model", mdir, "--inputs", inp, "--threads",
                                 str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
                                check=True, capture_output=True, text=True, env=env)
             oursl.append(json.loads(r.stdout.strip().splitlines()[-1]))

@@ -35,7 +35,7 @@ Gemma2Model::Gemma2Model(const Config& cfg, const io::TensorSource& weights) : c
   io::Scope s(binder, prefix);
   const int64_t H = cfg.hidden_size, I = cfg.intermediate_size, Dq = cfg.num_attention_heads * cfg.head_dim,
                 Dk = cfg.num_key_value_heads * cfg.head_dim;
-  embed_ = s.take("embed_tokens.weight", {cfg.vocab_size, H});
+  embed_ = s.take_raw("embed_tokens.weight", {cfg.vocab_size, H});  // only looked-up rows are ever touched
   layers_.resize(static_cast<size_t>(cfg.num_hidden_layers));
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     const io::Scope l = s.sub("layers").sub(i);

@@ -39,7 +39,7 @@ void Block::bind(const io::Scope& s, const Config& c) {
   conv_depth_w_ = ff.take("conv_depth.weight", {2 * hidden_, 1, 3, 3});
   conv_depth_b_ = ff.take("conv_depth.bias", {2 * hidden_});
   conv_point_.bind_conv1x1(ff.sub("conv_point"), hidden_, D, false);
-  conv_temp_w_ = ff.take("conv_temp.weight", {D, D, 3, 1});
+  conv_temp_w_ = ff.take_raw("conv_temp.weight", {D, D, 3, 1});
 }
 
 void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name) const {

@@ -22,6 +22,9 @@ inline float apply_act(ops::Act a, float x) {
   return x;
 }
 
+// F32 view of a weight: itself when F32, else a widened copy from the context allocator.
+Tensor widen(Context& ctx, const Tensor& w);
+
 // Vectorised in-place activation over a dense buffer (act_vec.cpp, built so libm's SIMD exp is used).
 void apply_act_inplace(Context& ctx, float* y, int64_t n, ops::Act act);
 // y[i] = u[i] * SiLU(g[i]) for rows of C channels (GLU second half as gate).

@@ -98,7 +98,8 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w) {
   const int64_t B = x.size(0), F = x.size(1), P = x.size(2), D = x.size(3);
   // Split the [D_out, D_in, 3, 1] kernel into three dense [D_out, D_in] matrices, one per frame offset.
   std::vector<float> wk(static_cast<size_t>(3 * D * D));
-  const float* wp = w.f32();
+  const Tensor wf = widen(ctx, w);
+  const float* wp = wf.f32();
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static)
   for (int64_t o = 0; o < D; ++o)
     for (int64_t i = 0; i < D; ++i)

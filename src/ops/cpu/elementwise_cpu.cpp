@@ -84,3 +84,19 @@ Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act) {
 }
 
 }  // namespace sv::cpu
+
+namespace sv::cpu {
+
+Tensor widen(Context& ctx, const Tensor& w) {
+  if (w.dtype() == DType::F32) return w;
+  Tensor out = ctx.empty(w.shape());
+  const uint16_t* src = static_cast<const uint16_t*>(w.raw());
+  float* dst = out.f32();
+  const int64_t n = w.numel();
+  const bool bf = w.dtype() == DType::BF16;
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+  return out;
+}
+
+}  // namespace sv::cpu

@@ -33,12 +33,20 @@ Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float sca
   const int64_t B = ids.size(0), L = ids.size(1), D = table.size(1);
   Tensor y = ctx.empty({B, L, D});
   const int64_t* ip = ids.data<int64_t>();
-  const float* tp = table.f32();
   float* yp = y.f32();
+  const DType dt = table.dtype();
+  const char* tp = static_cast<const char*>(table.raw());
+  const size_t es = dtype_size(dt);
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static)
   for (int64_t r = 0; r < B * L; ++r) {
-    const float* src = tp + ip[r] * D;
-    for (int64_t d = 0; d < D; ++d) yp[r * D + d] = src[d] * scale;
+    const char* row = tp + static_cast<size_t>(ip[r] * D) * es;
+    for (int64_t d = 0; d < D; ++d) {
+      float v;
+      if (dt == DType::F32) v = reinterpret_cast<const float*>(row)[d];
+      else if (dt == DType::BF16) v = bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
+      else v = f16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
+      yp[r * D + d] = v * scale;
+    }
   }
   return y;
 }

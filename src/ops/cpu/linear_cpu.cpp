@@ -12,6 +12,7 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, o
   Shape os = x.shape();
   os.back() = N;
   Tensor y = ctx.empty(os);
+  const Tensor wf = widen(ctx, w);
   float* yp = y.f32();
   // Bias goes in first and the GEMM accumulates onto it (beta = 1): one pass over y instead of
   // BLAS zeroing it and a second bias pass.
@@ -23,7 +24,7 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, o
   if (K == 0) {
     if (!bp) std::fill(yp, yp + M * N, 0.0f);
   } else {
-    sgemm(false, true, M, N, K, 1.0f, x.f32(), K, w.f32(), K, bp ? 1.0f : 0.0f, yp, N);
+    sgemm(false, true, M, N, K, 1.0f, x.f32(), K, wf.f32(), K, bp ? 1.0f : 0.0f, yp, N);
   }
   if (act != ops::Act::None) apply_act_inplace(ctx, yp, M * N, act);
   return y;

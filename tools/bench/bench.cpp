@@ -1,20 +1,27 @@
-// sv-bench: times the DiT forward on a model directory + inputs file and prints one JSON line
-// (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
+// sv-bench: times one component's forward on a model directory + inputs file and prints one JSON
+// line (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
+//   sv-bench dit    --model DIR --inputs IN   (SanaVideoTransformer3DModel)
+//   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/context.h"
 #include "io/safetensors.h"
+#include "models/gemma2/gemma2.h"
 #include "models/sana_dit/sana_dit.h"
 
 int main(int argc, char** argv) {
   try {
     std::string model, inputs;
     int iters = 5, warmup = 1, threads = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
+    const std::string mode = argv[1];
+    SV_CHECK(mode == "dit" || mode == "gemma2", "unknown mode '", mode, "' (dit, gemma2)");
+    for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
       if (k == "--model") model = v;
       else if (k == "--inputs") inputs = v;
@@ -26,16 +33,26 @@ int main(int argc, char** argv) {
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
              "usage: sv-bench --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     sv::Context ctx(sv::Device::CPU, threads);
-    auto m = sv::sana_dit::SanaVideoTransformer::load(model);
     const auto in = sv::io::TensorSource::open(inputs);
-    sv::sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"),
-                           in.has("encoder_attention_mask") ? in.get("encoder_attention_mask") : sv::Tensor(),
-                           sv::Tensor()};
-    for (int i = 0; i < warmup; ++i) m->forward(ctx, x);
+    auto opt = [&](const char* n) { return in.has(n) ? in.get(n) : sv::Tensor(); };
+    std::function<void()> run;
+    std::unique_ptr<sv::sana_dit::SanaVideoTransformer> dit;
+    std::unique_ptr<sv::gemma2::Gemma2Model> gemma;
+    sv::sana_dit::Inputs x;
+    if (mode == "dit") {
+      dit = sv::sana_dit::SanaVideoTransformer::load(model);
+      x = {in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), opt("encoder_attention_mask"),
+           sv::Tensor()};
+      run = [&] { dit->forward(ctx, x); };
+    } else {
+      gemma = sv::gemma2::Gemma2Model::load(model);
+      run = [&] { gemma->forward(ctx, in.get("input_ids"), opt("attention_mask")); };
+    }
+    for (int i = 0; i < warmup; ++i) run();
     std::vector<double> t;
     for (int i = 0; i < iters; ++i) {
       const auto a = std::chrono::steady_clock::now();
-      m->forward(ctx, x);
+      run();
       t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
     }
     std::vector<double> s = t;
