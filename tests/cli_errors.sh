@@ -50,5 +50,28 @@ if "$BIN" run gemma2 --model "$G" --inputs "$G/inputs.safetensors" --output "$T/
 check_err no-tokenizer "tokenizer directory not found" "$BIN" run text-encoder --model "$GOLD/text" --prompt x --output "$T/o.safetensors"
 check_err bad-chi "--chi must be" "$BIN" run text-encoder --model "$P" --prompt x --chi fancy --output "$T/o.safetensors"
 check_err gemma-ids "missing input tensor 'input_ids'" "$BIN" run gemma2 --model "$G" --inputs "$G/expected.safetensors" --output "$T/o.safetensors"
+# VAE: parity of both runners, and real video files (ffprobe reads back count, size, fps).
+V="$GOLD/wan_vae/wan21_mini"
+if "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --output "$T/vd.safetensors" --video "$T/v.mp4" --fps 12 &&
+   "$BIN" compare "$T/vd.safetensors" "$V/expected.safetensors" --tensor sample --tol 1e-4 >/dev/null &&
+   [ "$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=codec_name,width,height,r_frame_rate,pix_fmt,nb_read_frames -of csv=p=0 "$T/v.mp4")" = "h264,56,40,yuv420p,12/1,9" ]; then
+  pass=$((pass+1)); else echo "FAIL vae-decode parity / mp4"; fail=$((fail+1)); fi
+if "$BIN" run vae-encode --model "$V" --inputs "$V/inputs.safetensors" --output "$T/ve.safetensors" &&
+   "$BIN" compare "$T/ve.safetensors" "$V/expected.safetensors" --tensor latent_mean --tol 1e-4 >/dev/null; then
+  pass=$((pass+1)); else echo "FAIL vae-encode parity"; fail=$((fail+1)); fi
+if "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/v.gif" &&
+   [ "$(ffprobe -v error -count_frames -show_entries stream=codec_name,width,height,nb_read_frames -of csv=p=0 "$T/v.gif")" = "gif,56,40,9" ] &&
+   "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/v.webp" &&
+   [ "$(grep -a -o ANMF "$T/v.webp" | wc -l)" = 9 ] &&
+   "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/png/" &&
+   [ "$(ls "$T/png" | wc -l)" = 9 ] && [ -z "$(ls "$T" | grep part)" ]; then
+  pass=$((pass+1)); else echo "FAIL gif/webp/png outputs"; fail=$((fail+1)); fi
+BV="$GOLD/wan_vae/bad_inputs"
+check_err vae-zero "empty dimension" "$BIN" run vae-decode --model "$V" --inputs "$BV/zero_frames.safetensors" --output "$T/o.safetensors"
+check_err vae-channels "'latents' must be \[B, 4" "$BIN" run vae-decode --model "$V" --inputs "$BV/wrong_channels.safetensors" --output "$T/o.safetensors"
+check_err vae-empty-video "empty dimension" "$BIN" run vae-encode --model "$V" --inputs "$BV/empty_video.safetensors" --output "$T/o.safetensors"
+check_err vae-codec "unknown output format '.avi'" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/o.avi"
+check_err vae-unwritable "cannot write" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "/nonexistent-dir/o.mp4"
+[ -z "$(ls "$T" | grep -e part -e '^o\.')" ] && pass=$((pass+1)) || { echo "FAIL partial files left: $(ls "$T")"; fail=$((fail+1)); }
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -19,6 +19,9 @@ class Context {
   Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, allocator_); }
   const std::shared_ptr<CpuCachingAllocator>& allocator() const { return allocator_; }
   int threads() const { return threads_; }
+  // Threads worth waking for a loop of `work` element operations: small loops stay on one thread,
+  // since a parallel region's wake-up and barrier cost more than the loop on a busy 2-core host.
+  int threads_for(int64_t work) const { return work < (int64_t(1) << 15) ? 1 : threads_; }
 
   // Named intermediates ("transformer_blocks.3.attn1", ...). Costs one branch when unset.
   using DumpFn = std::function<void(const std::string& name, const Tensor& t)>;

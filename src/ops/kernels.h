@@ -26,6 +26,11 @@
   Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);                      \
   Tensor unpatchify(Context& ctx, const Tensor& x, int64_t f, int64_t h, int64_t w, int64_t pt, int64_t ph,  \
                     int64_t pw);                                                                             \
+  Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,                               \
+                const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& pad);                    \
+  Tensor upsample_nearest2x(Context& ctx, const Tensor& x);                                                   \
+  Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma);                                \
+  Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);                                            \
   Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);            \
   Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w);
 

@@ -2,6 +2,9 @@
 // message, then dispatches on the input's device to cpu:: or cuda:: kernels (kernels.h).
 // Tensors are in PyTorch dimension order; token-major activations are [B, N, D].
 #pragma once
+#include <array>
+#include <vector>
+
 #include "core/context.h"
 #include "core/tensor.h"
 
@@ -64,6 +67,18 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
 // Inverse layout of the patch projection: x [B, F'*H'*W', pt*ph*pw*C] -> [B, C, F'*pt, H'*ph, W'*pw].
 Tensor unpatchify(Context& ctx, const Tensor& x, int64_t frames, int64_t height, int64_t width, int64_t pt, int64_t ph,
                   int64_t pw);
+
+// Dense 3-D convolution, NCTHW: x [B, Cin, T, H, W], w [Cout, Cin, kt, kh, kw], b [Cout] or undefined,
+// symmetric zero padding (pt, ph, pw) and strides. Causal time padding is the caller's concatenation.
+Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const std::array<int64_t, 3>& stride,
+              const std::array<int64_t, 3>& pad);
+// Nearest 2x spatial upsampling of every frame: [B, C, T, H, W] -> [B, C, T, 2H, 2W].
+Tensor upsample_nearest2x(Context& ctx, const Tensor& x);
+// Wan RMS norm over the channel dim 1: x / max(||x||_2, 1e-12) * sqrt(C) * gamma[c].
+Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma);
+// Concatenate along `dim` (shapes must agree elsewhere).
+Tensor cat(Context& ctx, const std::vector<Tensor>& xs, int64_t dim);
+Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);
 
 // Depthwise 3x3 conv (zero pad 1, bias) on channels-last x [B, H, W, 2C], then GLU: u * SiLU(g)
 // where u = channels [0, C), g = channels [C, 2C). w [2C, 1, 3, 3], b [2C]. -> [B, H, W, C].

@@ -12,6 +12,8 @@ int run_transformer(const std::vector<std::string>& args);
 int compare(const std::vector<std::string>& args);
 int run_text_encoder(const std::vector<std::string>& args);
 int run_gemma2(const std::vector<std::string>& args);
+int run_vae_decode(const std::vector<std::string>& args);
+int run_vae_encode(const std::vector<std::string>& args);
 }
 
 namespace {
@@ -26,6 +28,11 @@ const char* kUsage =
     "      (tokenizer/ + text_encoder/); OUT holds prompt_embeds, prompt_attention_mask [, negative_*]\n"
     "  run gemma2 --model DIR --inputs IN.safetensors --output OUT.safetensors\n"
     "      Gemma2Model on input_ids [, attention_mask]; OUT holds last_hidden_state\n"
+    "  run vae-decode --model VAE_DIR --inputs IN.safetensors [--output OUT.safetensors] [--video FILE [--fps 16]]\n"
+    "      AutoencoderKLWan.decode on latents [B, z, T, h, w]; OUT holds sample [B, 3, F, H, W] float32;\n"
+    "      FILE: .mp4/.mkv/.mov (H.264), .webp, .gif, or DIR/ for PNG frames, written while decoding\n"
+    "  run vae-encode --model VAE_DIR --inputs IN.safetensors --output OUT.safetensors\n"
+    "      video [B, 3, F, H, W] in [-1, 1] -> latent_mean (posterior mean)\n"
     "  compare A.safetensors B.safetensors [--tensor NAME] [--tol 1e-4]\n"
     "      max |A - B| <= tol * max |B| per tensor; exit 0 when all pass\n";
 }
@@ -44,7 +51,9 @@ int main(int argc, char** argv) {
       if (args[1] == "transformer") return sv::cli::run_transformer(rest);
       if (args[1] == "text-encoder") return sv::cli::run_text_encoder(rest);
       if (args[1] == "gemma2") return sv::cli::run_gemma2(rest);
-      SV_THROW("run: unknown component '", args[1], "' (known: transformer, text-encoder, gemma2)");
+      if (args[1] == "vae-decode") return sv::cli::run_vae_decode(rest);
+      if (args[1] == "vae-encode") return sv::cli::run_vae_encode(rest);
+      SV_THROW("run: unknown component '", args[1], "' (known: transformer, text-encoder, gemma2, vae-decode, vae-encode)");
     }
     SV_THROW("unknown command '", args[0], "' (see sana-video --help)");
   } catch (const std::exception& e) {

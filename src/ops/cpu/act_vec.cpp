@@ -11,7 +11,7 @@ namespace sv::cpu {
 void apply_act_inplace(Context& ctx, float* y, int64_t n, ops::Act act) {
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     float* p = y + c * kChunk;
     const int64_t len = std::min(kChunk, n - c * kChunk);

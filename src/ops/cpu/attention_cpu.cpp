@@ -17,7 +17,7 @@ Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
   // Rotated ReLU features for all heads at once, same [B, N, D] layout as the inputs.
   Tensor qr_t = ctx.empty(q.shape()), kr_t = ctx.empty(q.shape());
   float *qr = qr_t.f32(), *kr = kr_t.f32();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t n = r % N;
     const float *c = cp + n * P, *s = sp + n * P;
@@ -37,7 +37,7 @@ Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
   std::vector<double> ksum(static_cast<size_t>(B * D), 0.0);
   for (int64_t b = 0; b < B; ++b) {
     double* ks = ksum.data() + b * D;
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(N * D)) schedule(static)
     for (int64_t d0 = 0; d0 < D; d0 += 64) {
       const int64_t d1 = std::min(D, d0 + 64);
       for (int64_t n = 0; n < N; ++n) {
@@ -58,7 +58,7 @@ Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
       sgemm(false, true, N, C, C, 1.0f, qr + base, D, vk.data(), C, 0.0f, op + base, D);
     }
   }
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t b = r / N;
     for (int64_t h = 0; h < heads; ++h) {
@@ -89,7 +89,7 @@ Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, con
         const int64_t rows = std::min(chunk, N - n0);
         const float* qb = qp + (b * N + n0) * D + h * C;
         sgemm(false, true, rows, L, C, scale, qb, D, kp + b * L * D + h * C, D, 0.0f, S.data(), L);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(rows * L)) schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
           float* s = S.data() + r * L;
           float mx = -INFINITY;

@@ -17,7 +17,7 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
   Tensor cols = ctx.empty({B * N, K});
   const float* xp = x.f32();
   float* cp = cols.f32();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * K)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
     float* col = cp + r * K;
@@ -42,7 +42,7 @@ Tensor unpatchify(Context& ctx, const Tensor& x, int64_t Fp, int64_t Hp, int64_t
   Tensor y = ctx.empty({B, C, F, H, W});
   const float* xp = x.f32();
   float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * E)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
     const float* row = xp + r * E;
@@ -67,7 +67,7 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
   Tensor y = ctx.empty({B, H, W, C});
   const float *xp = x.f32(), *bp = b.f32();
   float* yp = y.f32();
-#pragma omp parallel num_threads(ctx.threads())
+#pragma omp parallel num_threads(ctx.threads_for(B * H * W * C2 * 9))
   {
     std::vector<float> acc(static_cast<size_t>(C2));
 #pragma omp for schedule(static)
@@ -100,7 +100,7 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w) {
   std::vector<float> wk(static_cast<size_t>(3 * D * D));
   const Tensor wf = widen(ctx, w);
   const float* wp = wf.f32();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(D * D * 3)) schedule(static)
   for (int64_t o = 0; o < D; ++o)
     for (int64_t i = 0; i < D; ++i)
       for (int64_t t = 0; t < 3; ++t) wk[(t * D + o) * D + i] = wp[(o * D + i) * 3 + t];

@@ -14,7 +14,7 @@ Tensor rope_half(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor&
   Tensor y = ctx.empty(x.shape());
   const float *xp = x.f32(), *cp = cos.f32(), *sp = sin.f32();
   float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * L * D)) schedule(static)
   for (int64_t r = 0; r < B * L; ++r) {
     const int64_t l = r % L;
     const float *c = cp + l * half, *s = sp + l * half;
@@ -43,7 +43,7 @@ Tensor causal_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
       const int64_t kh = h / group;
       const float* kb = kp + b * L * Dk + kh * Dh;
       sgemm(false, true, L, L, Dh, scale, qp + b * L * Dq + h * Dh, Dq, kb, Dk, 0.0f, S.data(), L);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(L * L)) schedule(static)
       for (int64_t i = 0; i < L; ++i) {
         float* s = S.data() + i * L;
         float mx = -INFINITY;

@@ -19,7 +19,7 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
     const float *ap = a.f32(), *bp = b.f32();
     float* yp = y.f32();
     const int64_t n = a.numel();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
     for (int64_t i = 0; i < n; ++i) yp[i] = ap[i] + bp[i];
     return y;
   }
@@ -37,7 +37,7 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
   const float *ap = a.f32(), *bp = b.f32();
   float* yp = y.f32();
   const int64_t n = y.numel();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     int64_t r = i, oa = 0, ob = 0;
     for (int64_t d = nd - 1; d >= 0; --d) {
@@ -57,7 +57,7 @@ void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
   const float* yp = y.f32();
   const float* gp = gate.data<float>();
   const int64_t gs0 = gate.stride(0), gs1 = T == 1 ? 0 : gate.stride(1);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N;
     const float* g = gp + bi * gs0 + n * gs1;
@@ -78,7 +78,7 @@ Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act) {
   float* yp = y.f32();
   const float* bp = b.f32();
   const int64_t n = a.numel();
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
   for (int64_t i = 0; i < n; ++i) yp[i] *= bp[i];
   return y;
 }
@@ -94,7 +94,7 @@ Tensor widen(Context& ctx, const Tensor& w) {
   float* dst = out.f32();
   const int64_t n = w.numel();
   const bool bf = w.dtype() == DType::BF16;
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
   for (int64_t i = 0; i < n; ++i) dst[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
   return out;
 }

@@ -37,7 +37,7 @@ Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float sca
   const DType dt = table.dtype();
   const char* tp = static_cast<const char*>(table.raw());
   const size_t es = dtype_size(dt);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * L * D)) schedule(static)
   for (int64_t r = 0; r < B * L; ++r) {
     const char* row = tp + static_cast<size_t>(ip[r] * D) * es;
     for (int64_t d = 0; d < D; ++d) {

@@ -18,7 +18,7 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, o
   // BLAS zeroing it and a second bias pass.
   const float* bp = b.defined() ? b.f32() : nullptr;
   if (bp) {
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(M * N)) schedule(static)
     for (int64_t m = 0; m < M; ++m) std::memcpy(yp + m * N, bp, static_cast<size_t>(N) * sizeof(float));
   }
   if (K == 0) {

@@ -31,7 +31,7 @@ Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const
   const float *sh = shift.data<float>(), *sc = scale.data<float>();
   const int64_t sh0 = shift.stride(0), sh1 = shift.size(1) == 1 ? 0 : shift.stride(1);
   const int64_t sc0 = scale.stride(0), sc1 = scale.size(1) == 1 ? 0 : scale.stride(1);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N;
     const float* xr = xp + r * D;
@@ -61,7 +61,7 @@ Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& 
   float* yp = y.f32();
   const float* wp = w.defined() ? w.f32() : nullptr;
   const float* bp = b.defined() ? b.f32() : nullptr;
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(R * D)) schedule(static)
   for (int64_t r = 0; r < R; ++r) {
     const float* xr = xp + r * D;
     float* yr = yp + r * D;
@@ -83,7 +83,7 @@ Tensor rms_norm(Context& ctx, const Tensor& x, const Tensor& w, float eps) {
   const float* xp = x.f32();
   float* yp = y.f32();
   const float* wp = w.defined() ? w.f32() : nullptr;
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads_for(R * D)) schedule(static)
   for (int64_t r = 0; r < R; ++r) {
     const float* xr = xp + r * D;
     float* yr = yp + r * D;

@@ -27,6 +27,11 @@ Tensor causal_attention(Context&, const Tensor&, const Tensor&, const Tensor&, c
 Tensor sdpa(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
 Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
+Tensor conv3d(Context&, const Tensor&, const Tensor&, const Tensor&, const std::array<int64_t, 3>&,
+              const std::array<int64_t, 3>&) { no_cuda(); }
+Tensor upsample_nearest2x(Context&, const Tensor&) { no_cuda(); }
+Tensor channel_rms_norm(Context&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor clamp(Context&, const Tensor&, float, float) { no_cuda(); }
 Tensor depthwise_conv3x3_glu(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor temporal_conv3_residual(Context&, const Tensor&, const Tensor&) { no_cuda(); }
 

@@ -1,0 +1,134 @@
+// CPU kernels for the video VAE. conv3d is im2col + SGEMM per output frame, tiled over output rows
+// so the column buffer stays small at 480p (Cin*27 x tile pixels).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/cpu/act.h"
+#include "ops/cpu/blas.h"
+#include "ops/kernels.h"
+
+namespace sv::cpu {
+
+Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b, const std::array<int64_t, 3>& stride,
+              const std::array<int64_t, 3>& pad) {
+  const int64_t B = x.size(0), Cin = x.size(1), T = x.size(2), H = x.size(3), W = x.size(4);
+  const int64_t Co = w_in.size(0), kt = w_in.size(2), kh = w_in.size(3), kw = w_in.size(4);
+  const int64_t To = (T + 2 * pad[0] - kt) / stride[0] + 1, Ho = (H + 2 * pad[1] - kh) / stride[1] + 1,
+                Wo = (W + 2 * pad[2] - kw) / stride[2] + 1;
+  const int64_t K = Cin * kt * kh * kw, P = Ho * Wo;
+  const Tensor w = widen(ctx, w_in);
+  Tensor y = ctx.empty({B, Co, To, Ho, Wo});
+  const float *xp = x.f32(), *wp = w.f32();
+  const float* bp = b.defined() ? b.f32() : nullptr;
+  float* yp = y.f32();
+  const bool pointwise = kt == 1 && kh == 1 && kw == 1 && stride[1] == 1 && stride[2] == 1 && pad[1] == 0 && pad[2] == 0;
+  // Rows per tile: keep the column buffer around 16 MiB.
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(Ho, (int64_t(4) << 20) / std::max<int64_t>(1, K * Wo)));
+  std::vector<float> cols(pointwise ? 0 : static_cast<size_t>(K * rows * Wo));
+  for (int64_t bi = 0; bi < B; ++bi)
+    for (int64_t to = 0; to < To; ++to) {
+      float* ybase = yp + (bi * Co * To + to) * P;  // y[bi, :, to] has row stride To*P
+      const int64_t ldy = To * P;
+      if (bp)
+        for (int64_t co = 0; co < Co; ++co) std::fill(ybase + co * ldy, ybase + co * ldy + P, bp[co]);
+      const int64_t ti = to * stride[0] - pad[0];
+      if (pointwise) {
+        if (ti < 0 || ti >= T) continue;
+        // x[bi, :, ti] is [Cin, P] with row stride T*H*W.
+        sgemm(false, false, Co, P, Cin, 1.0f, wp, Cin, xp + (bi * Cin * T + ti) * H * W, T * H * W, bp ? 1.0f : 0.0f,
+              ybase, ldy);
+        continue;
+      }
+      if (!bp)
+        for (int64_t co = 0; co < Co; ++co) std::fill(ybase + co * ldy, ybase + co * ldy + P, 0.0f);
+      for (int64_t r0 = 0; r0 < Ho; r0 += rows) {
+        const int64_t nr = std::min(rows, Ho - r0), np = nr * Wo;
+#pragma omp parallel for num_threads(ctx.threads_for(K * np)) schedule(static)
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t c = k / (kt * kh * kw), a = (k / (kh * kw)) % kt, dy = (k / kw) % kh, dx = k % kw;
+          const int64_t t = ti + a;
+          float* dst = cols.data() + k * np;
+          if (t < 0 || t >= T) {
+            std::fill(dst, dst + np, 0.0f);
+            continue;
+          }
+          const float* plane = xp + ((bi * Cin + c) * T + t) * H * W;
+          for (int64_t r = 0; r < nr; ++r) {
+            const int64_t yy = (r0 + r) * stride[1] - pad[1] + dy;
+            float* d = dst + r * Wo;
+            if (yy < 0 || yy >= H) {
+              std::fill(d, d + Wo, 0.0f);
+              continue;
+            }
+            const float* row = plane + yy * W;
+            for (int64_t xo = 0; xo < Wo; ++xo) {
+              const int64_t xx = xo * stride[2] - pad[2] + dx;
+              d[xo] = (xx >= 0 && xx < W) ? row[xx] : 0.0f;
+            }
+          }
+        }
+        sgemm(false, false, Co, np, K, 1.0f, wp, K, cols.data(), np, 1.0f, ybase + r0 * Wo, ldy);
+      }
+    }
+  return y;
+}
+
+Tensor upsample_nearest2x(Context& ctx, const Tensor& x) {
+  const int64_t N = x.size(0) * x.size(1) * x.size(2), H = x.size(3), W = x.size(4);
+  Tensor y = ctx.empty({x.size(0), x.size(1), x.size(2), 2 * H, 2 * W});
+  const float* xp = x.f32();
+  float* yp = y.f32();
+#pragma omp parallel for num_threads(ctx.threads_for(N * H * W * 4)) schedule(static)
+  for (int64_t r = 0; r < N * H; ++r) {
+    const float* src = xp + r * W;
+    float* d0 = yp + (r / H) * 4 * H * W + (r % H) * 2 * (2 * W);
+    for (int64_t i = 0; i < W; ++i) d0[2 * i] = d0[2 * i + 1] = src[i];
+    std::memcpy(d0 + 2 * W, d0, static_cast<size_t>(2 * W) * sizeof(float));
+  }
+  return y;
+}
+
+Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma) {
+  const int64_t B = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(1, B * C);
+  Tensor y = ctx.empty(x.shape());
+  const float *xp = x.f32(), *gp = gamma.f32();
+  float* yp = y.f32();
+  const float scale = static_cast<float>(std::sqrt(static_cast<double>(C)));
+  constexpr int64_t kBlock = 256;  // positions per task; the channel loop strides by S
+#pragma omp parallel num_threads(ctx.threads_for(B * C * S))
+  {
+    std::vector<double> ss(kBlock);
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < B * ((S + kBlock - 1) / kBlock); ++task) {
+      const int64_t bi = task / ((S + kBlock - 1) / kBlock), s0 = (task % ((S + kBlock - 1) / kBlock)) * kBlock;
+      const int64_t n = std::min(kBlock, S - s0);
+      std::fill(ss.begin(), ss.begin() + n, 0.0);
+      for (int64_t c = 0; c < C; ++c) {
+        const float* p = xp + (bi * C + c) * S + s0;
+        for (int64_t i = 0; i < n; ++i) ss[i] += static_cast<double>(p[i]) * p[i];
+      }
+      for (int64_t i = 0; i < n; ++i) ss[i] = 1.0 / std::max(std::sqrt(ss[i]), 1e-12);
+      for (int64_t c = 0; c < C; ++c) {
+        const float* p = xp + (bi * C + c) * S + s0;
+        float* q = yp + (bi * C + c) * S + s0;
+        const float g = gp[c];
+        for (int64_t i = 0; i < n; ++i) q[i] = static_cast<float>(p[i] * ss[i]) * scale * g;
+      }
+    }
+  }
+  return y;
+}
+
+Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi) {
+  Tensor y = ctx.empty(x.shape());
+  const float* xp = x.f32();
+  float* yp = y.f32();
+  const int64_t n = x.numel();
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
+  for (int64_t i = 0; i < n; ++i) yp[i] = std::min(hi, std::max(lo, xp[i]));
+  return y;
+}
+
+}  // namespace sv::cpu
