@@ -13,7 +13,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg libgtest-dev googletest"
+PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -2,6 +2,8 @@
 // line (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
 //   sv-bench dit    --model DIR --inputs IN   (SanaVideoTransformer3DModel)
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
+//   sv-bench vae-decode --model DIR --inputs IN [--stream 1]   (AutoencoderKLWan.decode; streamed
+//     frames are converted to RGB bytes and dropped, as a video writer would consume them)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +13,9 @@
 
 #include "core/context.h"
 #include "io/safetensors.h"
+#include "io/video_writer.h"
 #include "models/gemma2/gemma2.h"
+#include "models/wan_vae/wan_vae.h"
 #include "models/sana_dit/sana_dit.h"
 
 int main(int argc, char** argv) {
@@ -20,7 +24,8 @@ int main(int argc, char** argv) {
     int iters = 5, warmup = 1, threads = 0;
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
-    SV_CHECK(mode == "dit" || mode == "gemma2", "unknown mode '", mode, "' (dit, gemma2)");
+    SV_CHECK(mode == "dit" || mode == "gemma2" || mode == "vae-decode", "unknown mode '", mode, "' (dit, gemma2, vae-decode)");
+    int stream = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
       if (k == "--model") model = v;
@@ -28,6 +33,7 @@ int main(int argc, char** argv) {
       else if (k == "--iters") iters = std::stoi(v);
       else if (k == "--warmup") warmup = std::stoi(v);
       else if (k == "--threads") threads = std::stoi(v);
+      else if (k == "--stream") stream = std::stoi(v);
       else SV_THROW("unknown option ", k);
     }
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
@@ -38,12 +44,25 @@ int main(int argc, char** argv) {
     std::function<void()> run;
     std::unique_ptr<sv::sana_dit::SanaVideoTransformer> dit;
     std::unique_ptr<sv::gemma2::Gemma2Model> gemma;
+    std::unique_ptr<sv::wan_vae::AutoencoderKLWan> vae;
     sv::sana_dit::Inputs x;
     if (mode == "dit") {
       dit = sv::sana_dit::SanaVideoTransformer::load(model);
       x = {in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), opt("encoder_attention_mask"),
            sv::Tensor()};
       run = [&] { dit->forward(ctx, x); };
+    } else if (mode == "vae-decode") {
+      vae = sv::wan_vae::AutoencoderKLWan::load(model);
+      run = [&] {
+        if (stream) {
+          vae->decode(ctx, in.get("latents"), [&](const sv::Tensor& f) {
+            for (int64_t b = 0; b < f.size(0); ++b)
+              for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, b), i);
+          });
+        } else {
+          vae->decode(ctx, in.get("latents"));
+        }
+      };
     } else {
       gemma = sv::gemma2::Gemma2Model::load(model);
       run = [&] { gemma->forward(ctx, in.get("input_ids"), opt("attention_mask")); };
