@@ -17,11 +17,47 @@ JsonConfig JsonConfig::load(const std::string& path) {
   return parse(ss.str(), path);
 }
 
+namespace {
+// Python's json module writes -Infinity/Infinity/NaN (diffusers' DPM-Solver config holds
+// "lambda_min_clipped": -Infinity). Rewrite those bare tokens, outside strings, into values strict
+// JSON can carry: marker strings that get_float() reads back as +-inf / NaN.
+std::string python_json_literals(const std::string& t) {
+  std::string out;
+  out.reserve(t.size());
+  bool in_str = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char ch = t[i];
+    if (in_str) {
+      out.push_back(ch);
+      if (ch == '\\' && i + 1 < t.size()) out.push_back(t[++i]);
+      else if (ch == '"') in_str = false;
+      continue;
+    }
+    if (ch == '"') {
+      in_str = true;
+      out.push_back(ch);
+    } else if (t.compare(i, 9, "-Infinity") == 0) {
+      out += "\"__sv_-inf__\"";
+      i += 8;
+    } else if (t.compare(i, 8, "Infinity") == 0) {
+      out += "\"__sv_inf__\"";
+      i += 7;
+    } else if (t.compare(i, 3, "NaN") == 0) {
+      out += "\"__sv_nan__\"";
+      i += 2;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 JsonConfig JsonConfig::parse(const std::string& text, const std::string& origin) {
   JsonConfig c;
   c.origin_ = origin;
   try {
-    c.j_ = nlohmann::json::parse(text);
+    c.j_ = nlohmann::json::parse(python_json_literals(text));
   } catch (const std::exception& e) {
     SV_THROW(origin, ": not valid JSON (", e.what(), ")");
   }
@@ -57,6 +93,12 @@ double JsonConfig::get_float(const std::string& key, std::optional<double> def) 
   if (!v) {
     SV_CHECK(def.has_value(), origin_, ": missing field '", key, "'");
     return *def;
+  }
+  if (v->is_string()) {
+    const std::string m = v->get<std::string>();
+    if (m == "__sv_-inf__") return -INFINITY;
+    if (m == "__sv_inf__") return INFINITY;
+    if (m == "__sv_nan__") return NAN;
   }
   SV_CHECK(v->is_number(), origin_, ": field '", key, "' must be a number, got ", v->dump());
   return v->get<double>();

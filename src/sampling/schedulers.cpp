@@ -1,0 +1,166 @@
+#include "sampling/schedulers.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace sv::sampling {
+namespace {
+
+// out = a * x + b * y elementwise in float32 (a or b may be 0 with y undefined).
+Tensor axpby(Context& ctx, float a, const Tensor& x, float b, const Tensor& y) {
+  Tensor out = ctx.empty(x.shape());
+  const float* xp = x.f32();
+  const float* yp = y.defined() ? y.f32() : nullptr;
+  float* o = out.f32();
+  const int64_t n = x.numel();
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
+  for (int64_t i = 0; i < n; ++i) o[i] = yp ? a * xp[i] - b * yp[i] : a * xp[i];
+  return out;
+}
+
+void check_pair(const Tensor& m, const Tensor& s) {
+  SV_CHECK(m.defined() && s.defined() && m.shape() == s.shape(), "scheduler step: model output ",
+           m.defined() ? shape_str(m.shape()) : "?", " and sample ", s.defined() ? shape_str(s.shape()) : "?",
+           " differ in shape");
+}
+
+}  // namespace
+
+void FlowDpmSolverMultistep::set_timesteps(int n) {
+  SV_CHECK(n > 0, "scheduler: the number of steps must be positive, got ", n);
+  const double T = c_.num_train_timesteps, shift = c_.flow_shift;
+  // numpy: alphas = linspace(1, 1/T, n + 1); sigmas = flip(shift s / (1 + (shift - 1) s))[:-1], s = 1 - alphas.
+  std::vector<double> s(static_cast<size_t>(n + 1));
+  const double start = 1.0, stop = 1.0 / T, step = (stop - start) / n;
+  for (int i = 0; i <= n; ++i) {
+    const double a = i == n ? stop : start + i * step;
+    const double sg = 1.0 - a;
+    s[i] = shift * sg / (1.0 + (shift - 1.0) * sg);
+  }
+  timesteps_.clear();
+  sigmas_.clear();
+  for (int i = n; i >= 1; --i) {  // flipped, dropping the 0 at index 0
+    timesteps_.push_back(static_cast<float>(static_cast<int64_t>(s[i] * T)));  // float64 -> int64 truncates
+    sigmas_.push_back(static_cast<float>(s[i]));
+  }
+  sigmas_.push_back(0.0f);
+  prev_x0_ = Tensor();
+  lower_order_nums_ = 0;
+  next_index_ = 0;
+}
+
+Tensor FlowDpmSolverMultistep::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_in) {
+  const int n = static_cast<int>(timesteps_.size());
+  SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
+  SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
+  check_pair(v_in, x_in);
+  const Tensor v = v_in.to_f32(), x = x_in.to_f32();
+  const bool lower_final = i == n - 1 && (c_.euler_at_final || (c_.lower_order_final && n < 15) || c_.final_sigma_zero);
+  const bool lower_second = i == n - 2 && c_.lower_order_final && n < 15;
+  // flow_prediction -> data prediction: x0 = x - sigma * v
+  const Tensor x0 = axpby(ctx, 1.0f, x, sigmas_[i], v);
+  // alpha = 1 - sigma, lambda = log(alpha) - log(sigma), all float32 like torch's 0-dim tensors.
+  auto lam = [](float sigma) { return std::log(1.0f - sigma) - std::log(sigma); };
+  const float sig_t = sigmas_[i + 1], sig_s0 = sigmas_[i], alpha_t = 1.0f - sig_t;
+  const float h = lam(sig_t) - lam(sig_s0);
+  const float em1 = std::exp(-h) - 1.0f;
+  Tensor out;
+  if (c_.solver_order == 1 || lower_order_nums_ < 1 || lower_final) {
+    out = axpby(ctx, sig_t / sig_s0, x, alpha_t * em1, x0);
+  } else {
+    const float sig_s1 = sigmas_[i - 1];
+    const float h0 = lam(sig_s0) - lam(sig_s1), r0 = h0 / h;
+    const float inv_r0 = 1.0f / r0, c0 = alpha_t * em1;
+    const float c1 = c_.midpoint ? 0.5f * c0 : -(alpha_t * (em1 / h + 1.0f));
+    // D1 = (1 / r0) * (m0 - m1); x = (c * x - c0 * D0) - c1 * D1
+    out = ctx.empty(x.shape());
+    const float *xp = x.f32(), *m0 = x0.f32(), *m1 = prev_x0_.f32();
+    float* o = out.f32();
+    const float cx = sig_t / sig_s0;
+    const int64_t N = x.numel();
+#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
+    for (int64_t k = 0; k < N; ++k) {
+      const float d1 = inv_r0 * (m0[k] - m1[k]);
+      o[k] = (cx * xp[k] - c0 * m0[k]) - c1 * d1;
+    }
+  }
+  (void)lower_second;  // with solver_order <= 2 the second-to-last step is second order either way
+  prev_x0_ = x0;
+  if (lower_order_nums_ < c_.solver_order) ++lower_order_nums_;
+  ++next_index_;
+  return out;
+}
+
+void FlowMatchEuler::set_timesteps(int n) {
+  SV_CHECK(n > 0, "scheduler: the number of steps must be positive, got ", n);
+  // __init__ (float32 torch): sigma_max = 1, sigma_min = shifted(1/T).
+  const float smin_raw = 1.0f / static_cast<float>(train_);
+  const float fs = static_cast<float>(shift_);
+  const float sigma_min = fs * smin_raw / (1.0f + (fs - 1.0f) * smin_raw);
+  const double tmax = 1.0 * train_, tmin = static_cast<double>(sigma_min) * train_;
+  timesteps_.clear();
+  sigmas_.clear();
+  for (int i = 0; i < n; ++i) {
+    // np.linspace(tmax, tmin, n) in float64, / T, shifted again in float64, then float32.
+    const double t = n == 1 ? tmax : (i == n - 1 ? tmin : tmax + i * ((tmin - tmax) / (n - 1)));
+    const double sg = t / train_;
+    const float s32 = static_cast<float>(shift_ * sg / (1.0 + (shift_ - 1.0) * sg));
+    sigmas_.push_back(s32);
+    timesteps_.push_back(s32 * static_cast<float>(train_));
+  }
+  sigmas_.push_back(0.0f);
+  next_index_ = 0;
+}
+
+Tensor FlowMatchEuler::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_in) {
+  const int n = static_cast<int>(timesteps_.size());
+  SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
+  SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
+  check_pair(v_in, x_in);
+  const float dt = sigmas_[i + 1] - sigmas_[i];
+  ++next_index_;
+  // x + dt * v
+  return axpby(ctx, 1.0f, x_in.to_f32(), -dt, v_in.to_f32());
+}
+
+std::unique_ptr<Scheduler> Scheduler::from_config(const io::JsonConfig& j, double shift_override) {
+  const std::string& f = j.origin();
+  const std::string cls = j.get_string("_class_name");
+  if (cls == "DPMSolverMultistepScheduler") {
+    DpmConfig c;
+    c.num_train_timesteps = static_cast<int>(j.get_int("num_train_timesteps", 1000));
+    SV_CHECK(j.get_bool("use_flow_sigmas", false), f, ": only the flow configuration (use_flow_sigmas) is supported");
+    const std::string pred = j.get_string("prediction_type", std::string("epsilon"));
+    SV_CHECK(pred == "flow_prediction", f, ": prediction_type '", pred, "' is not supported (flow_prediction)");
+    const std::string alg = j.get_string("algorithm_type", std::string("dpmsolver++"));
+    SV_CHECK(alg == "dpmsolver++", f, ": algorithm_type '", alg, "' is not supported (dpmsolver++)");
+    c.flow_shift = shift_override > 0 ? shift_override : j.get_float("flow_shift", 1.0);
+    c.solver_order = static_cast<int>(j.get_int("solver_order", 2));
+    SV_CHECK(c.solver_order == 1 || c.solver_order == 2, f, ": solver_order ", c.solver_order, " is not supported (1 or 2)");
+    const std::string st = j.get_string("solver_type", std::string("midpoint"));
+    SV_CHECK(st == "midpoint" || st == "heun", f, ": unknown solver_type '", st, "'");
+    c.midpoint = st == "midpoint";
+    c.lower_order_final = j.get_bool("lower_order_final", true);
+    c.euler_at_final = j.get_bool("euler_at_final", false);
+    const std::string fin = j.get_string("final_sigmas_type", std::string("zero"));
+    SV_CHECK(fin == "zero", f, ": final_sigmas_type '", fin, "' is not supported (zero)");
+    for (const char* k : {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas", "thresholding",
+                          "use_dynamic_shifting", "use_lu_lambdas"})
+      SV_CHECK(!j.get_bool(k, false), f, ": ", k, " is not supported");
+    const std::string spacing = j.get_string("timestep_spacing", std::string("linspace"));
+    (void)spacing;  // unused on the flow-sigma path, as in diffusers
+    return std::make_unique<FlowDpmSolverMultistep>(c);
+  }
+  if (cls == "FlowMatchEulerDiscreteScheduler") {
+    for (const char* k : {"use_dynamic_shifting", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
+                          "invert_sigmas", "stochastic_sampling"})
+      SV_CHECK(!j.get_bool(k, false), f, ": ", k, " is not supported");
+    SV_CHECK(!j.has("shift_terminal"), f, ": shift_terminal is not supported");
+    const double shift = shift_override > 0 ? shift_override : j.get_float("shift", 1.0);
+    return std::make_unique<FlowMatchEuler>(static_cast<int>(j.get_int("num_train_timesteps", 1000)), shift);
+  }
+  SV_THROW(f, ": unknown scheduler class '", cls, "' (DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler)");
+}
+
+}  // namespace sv::sampling
