@@ -1,0 +1,176 @@
+#include "pipeline/sana_video_pipeline.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/rng.h"
+#include "ops/ops.h"
+
+namespace sv::pipeline {
+namespace fs = std::filesystem;
+
+std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& dir) {
+  SV_CHECK(fs::is_directory(dir), dir, ": pipeline directory not found");
+  const io::JsonConfig index = io::JsonConfig::load((fs::path(dir) / "model_index.json").string());
+  auto part = [&](const char* name, const std::vector<std::string>& classes) {
+    SV_CHECK(index.json().contains(name) && index.json()[name].is_array() && index.json()[name].size() == 2 &&
+                 index.json()[name][1].is_string(),
+             index.origin(), ": the pipeline has no '", name, "' part");
+    const std::string cls = index.json()[name][1].get<std::string>();
+    SV_CHECK(std::find(classes.begin(), classes.end(), cls) != classes.end(), index.origin(), ": ", name, " is a ", cls,
+             ", which this engine does not run");
+    const fs::path p = fs::path(dir) / name;
+    SV_CHECK(fs::is_directory(p), p.string(), ": missing pipeline part folder");
+    return p.string();
+  };
+  auto pl = std::make_unique<SanaVideoPipeline>();
+  pl->dir_ = dir;
+  pl->tokenizer_ = text::Tokenizer::load(part("tokenizer", {"GemmaTokenizer", "GemmaTokenizerFast"}));
+  pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}));
+  pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}));
+  pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}));
+  const std::string sched = part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler"});
+  pl->scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(sched + "/scheduler_config.json"));
+  SV_CHECK(pl->transformer_->config().in_channels == pl->vae_->config().z_dim, dir, ": transformer in_channels ",
+           pl->transformer_->config().in_channels, " != vae z_dim ", pl->vae_->config().z_dim);
+  SV_CHECK(pl->transformer_->config().caption_channels == pl->text_encoder_->config().hidden_size, dir,
+           ": transformer caption_channels ", pl->transformer_->config().caption_channels, " != text encoder width ",
+           pl->text_encoder_->config().hidden_size);
+  const auto& vc = pl->vae_->config();
+  SV_CHECK(static_cast<int64_t>(vc.latents_mean.size()) == vc.z_dim && static_cast<int64_t>(vc.latents_std.size()) == vc.z_dim,
+           dir, "/vae/config.json: latents_mean and latents_std need z_dim = ", vc.z_dim, " entries");
+  PromptEncoder check(*pl->tokenizer_, *pl->text_encoder_);  // tokenizer vs embedding table
+  (void)check;
+  return pl;
+}
+
+void SanaVideoPipeline::validate(const GenerateParams& p) const {
+  const auto& vc = vae_->config();
+  const auto& tc = transformer_->config();
+  const int64_t fh = vc.scale_factor_spatial * tc.patch_size[1], fw = vc.scale_factor_spatial * tc.patch_size[2];
+  const int64_t ft = vc.scale_factor_temporal;
+  auto nearest = [](int64_t v, int64_t m) {
+    const int64_t lo = std::max<int64_t>(m, v / m * m);
+    return (v - lo <= lo + m - v || lo + m <= 0) ? lo : lo + m;
+  };
+  SV_CHECK(p.height > 0 && p.height % fh == 0, "height ", p.height, " is not a multiple of ", fh,
+           " (VAE x patch); nearest valid: ", nearest(p.height, fh));
+  SV_CHECK(p.width > 0 && p.width % fw == 0, "width ", p.width, " is not a multiple of ", fw,
+           " (VAE x patch); nearest valid: ", nearest(p.width, fw));
+  SV_CHECK(p.frames > 0 && (p.frames - 1) % ft == 0, "frames ", p.frames, " is not ", ft, "k + 1; nearest valid: ",
+           std::max<int64_t>(1, (p.frames - 1 + ft / 2) / ft * ft + 1));
+  SV_CHECK(p.steps > 0 && p.steps <= 1000, "steps must be in [1, 1000], got ", p.steps);
+  SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
+  SV_CHECK(p.sampler.empty() || p.sampler == "dpm++2m" || p.sampler == "euler", "unknown sampler '", p.sampler,
+           "' (dpm++2m, euler)");
+}
+
+std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {
+  const std::string cls = scheduler_config_->get_string("_class_name");
+  if (p.sampler.empty()) return sampling::Scheduler::from_config(*scheduler_config_, p.shift);
+  if (p.sampler == "dpm++2m") {
+    if (cls == "DPMSolverMultistepScheduler") return sampling::Scheduler::from_config(*scheduler_config_, p.shift);
+    sampling::DpmConfig c;
+    c.flow_shift = p.shift > 0 ? p.shift : scheduler_config_->get_float("shift", 8.0);
+    return std::make_unique<sampling::FlowDpmSolverMultistep>(c);
+  }
+  const double shift = p.shift > 0 ? p.shift
+                       : cls == "FlowMatchEulerDiscreteScheduler" ? scheduler_config_->get_float("shift", 1.0)
+                                                                  : scheduler_config_->get_float("flow_shift", 1.0);
+  return std::make_unique<sampling::FlowMatchEuler>(1000, shift);
+}
+
+GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
+  validate(p);
+  using clock = std::chrono::steady_clock;
+  GenerateResult r;
+  auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
+  const bool cfg = p.guidance_scale > 1.0;
+
+  // 1. Prompt embeddings ([uncond, cond] with guidance).
+  auto t0 = clock::now();
+  if (cb.progress) cb.progress("encode", 0, 1);
+  PromptEncoder pe(*tokenizer_, *text_encoder_);
+  const std::string prompt = p.motion_score >= 0 ? with_motion_score(p.prompt, p.motion_score) : p.prompt;
+  const std::vector<std::string> none;
+  const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
+  const PromptEmbeds pos = pe.encode(ctx, {prompt}, chi, p.max_sequence_length);
+  Tensor embeds = pos.embeds, mask = pos.mask;
+  if (cfg) {
+    const PromptEmbeds neg = pe.encode_negative(ctx, {p.negative_prompt}, p.max_sequence_length);
+    embeds = ops::cat(ctx, {neg.embeds, pos.embeds}, 0);
+    mask = ops::cat(ctx, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
+  }
+  if (cb.progress) cb.progress("encode", 1, 1);
+  r.seconds_encode = std::chrono::duration<double>(clock::now() - t0).count();
+
+  // 2. Noise: torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)).
+  const auto& vc = vae_->config();
+  const Shape shape{1, vc.z_dim, (p.frames - 1) / vc.scale_factor_temporal + 1, p.height / vc.scale_factor_spatial,
+                    p.width / vc.scale_factor_spatial};
+  Tensor latents;
+  if (p.initial_latents.defined()) {
+    SV_CHECK(p.initial_latents.shape() == shape, "initial latents must be ", shape_str(shape), ", got ",
+             shape_str(p.initial_latents.shape()));
+    latents = p.initial_latents.to(DType::F32);
+  } else {
+    latents = TorchGenerator(p.seed).randn(shape);
+  }
+
+  // 3. Denoise.
+  t0 = clock::now();
+  auto sched = make_scheduler(p);
+  sched->set_timesteps(p.steps);
+  const auto& ts = sched->timesteps();
+  for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
+    if (cancelled()) {
+      r.cancelled = true;
+      return r;
+    }
+    sana_dit::Inputs in;
+    in.hidden_states = cfg ? ops::cat(ctx, {latents, latents}, 0) : latents;
+    in.encoder_hidden_states = embeds;
+    in.encoder_attention_mask = mask;
+    in.timestep = Tensor::from_vector(std::vector<float>(cfg ? 2 : 1, ts[i]), {cfg ? 2 : 1});
+    Tensor v = transformer_->forward(ctx, in);
+    if (cfg) {
+      // uncond + g * (text - uncond), fp32
+      const Tensor u = v.narrow(0, 0, 1).contiguous(), c = v.narrow(0, 1, 1).contiguous();
+      Tensor g = Tensor::empty(u.shape());
+      const float *up = u.f32(), *cp = c.f32();
+      const float gs = static_cast<float>(p.guidance_scale);
+      for (int64_t k = 0; k < u.numel(); ++k) g.f32()[k] = up[k] + gs * (cp[k] - up[k]);
+      v = g;
+    }
+    latents = sched->step(ctx, v, i, latents);
+    if (cb.progress) cb.progress("denoise", i + 1, static_cast<int>(ts.size()));
+  }
+  r.latents = latents;
+  r.seconds_denoise = std::chrono::duration<double>(clock::now() - t0).count();
+
+  // 4. Decode: latents / (1 / std) + mean, then the VAE, frame chunk by frame chunk.
+  if (cb.on_frames) {
+    t0 = clock::now();
+    Tensor z = latents.clone();
+    const int64_t C = vc.z_dim, S = z.numel() / C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float inv = 1.0f / static_cast<float>(vc.latents_std[c]), mean = static_cast<float>(vc.latents_mean[c]);
+      float* zp = z.f32() + c * S;  // batch 1: channel-major
+      for (int64_t k = 0; k < S; ++k) zp[k] = zp[k] / inv + mean;
+    }
+    wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
+    const int64_t T = z.size(2);
+    for (int64_t t = 0; t < T; ++t) {
+      if (cancelled()) {
+        r.cancelled = true;
+        return r;
+      }
+      cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()));
+      if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
+    }
+    r.seconds_decode = std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  return r;
+}
+
+}  // namespace sv::pipeline

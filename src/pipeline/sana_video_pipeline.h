@@ -1,0 +1,67 @@
+// SanaVideoPipeline (diffusers pipelines/sana_video/pipeline_sana_video.py): prompt encoding, seeded
+// noise, the flow sampler loop with classifier-free guidance, and streaming VAE decoding. Loads a
+// diffusers pipeline folder (model_index.json naming tokenizer, text_encoder, transformer, vae,
+// scheduler).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/context.h"
+#include "models/gemma2/gemma2.h"
+#include "models/sana_dit/sana_dit.h"
+#include "models/wan_vae/wan_vae.h"
+#include "pipeline/prompt.h"
+#include "sampling/schedulers.h"
+#include "text/tokenizer.h"
+
+namespace sv::pipeline {
+
+struct GenerateParams {
+  std::string prompt, negative_prompt;
+  int height = 480, width = 832, frames = 81, steps = 50;
+  double guidance_scale = 6.0;  // <= 1 disables the unconditional pass
+  uint64_t seed = 0;
+  std::string sampler;  // "" = the pipeline's scheduler; "dpm++2m" or "euler"
+  double shift = 0;     // > 0 overrides the scheduler's shift
+  int motion_score = -1;  // >= 0 appends " motion score: N." to the prompt
+  Chi chi = Chi::Diffusers;
+  int max_sequence_length = 300;
+  Tensor initial_latents;  // optional: replaces the seeded noise
+};
+
+struct GenerateCallbacks {
+  // stage: "encode", "denoise", "decode"; step/total count within the stage.
+  std::function<void(const char* stage, int step, int total)> progress;
+  std::function<bool()> cancelled;  // polled between steps and frames
+  std::function<void(const Tensor& frames)> on_frames;  // [B, 3, n, H, W] in [-1, 1], streamed while decoding
+};
+
+struct GenerateResult {
+  Tensor latents;  // final latents [B, 16, T, h, w] (before de-normalisation)
+  bool cancelled = false;
+  double seconds_encode = 0, seconds_denoise = 0, seconds_decode = 0;
+};
+
+class SanaVideoPipeline {
+ public:
+  static std::unique_ptr<SanaVideoPipeline> load(const std::string& dir);
+
+  // Checks sizes against the model (VAE x patch factors, 4k + 1 frames) and names the nearest valid ones.
+  void validate(const GenerateParams& p) const;
+  GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const;
+  std::unique_ptr<sampling::Scheduler> make_scheduler(const GenerateParams& p) const;
+
+  const sana_dit::SanaVideoTransformer& transformer() const { return *transformer_; }
+  const wan_vae::AutoencoderKLWan& vae() const { return *vae_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  std::unique_ptr<gemma2::Gemma2Model> text_encoder_;
+  std::unique_ptr<sana_dit::SanaVideoTransformer> transformer_;
+  std::unique_ptr<wan_vae::AutoencoderKLWan> vae_;
+  std::unique_ptr<io::JsonConfig> scheduler_config_;
+};
+
+}  // namespace sv::pipeline
