@@ -122,6 +122,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   auto sched = make_scheduler(p);
   sched->set_timesteps(p.steps);
   const auto& ts = sched->timesteps();
+  if (cb.progress) cb.progress("denoise", 0, static_cast<int>(ts.size()));
   for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
     if (cancelled()) {
       r.cancelled = true;
@@ -160,6 +161,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     }
     wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
     const int64_t T = z.size(2);
+    if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
     for (int64_t t = 0; t < T; ++t) {
       if (cancelled()) {
         r.cancelled = true;

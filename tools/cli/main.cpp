@@ -14,12 +14,16 @@ int run_text_encoder(const std::vector<std::string>& args);
 int run_gemma2(const std::vector<std::string>& args);
 int run_vae_decode(const std::vector<std::string>& args);
 int run_vae_encode(const std::vector<std::string>& args);
+int generate(const std::vector<std::string>& args);
 }
 
 namespace {
 const char* kUsage =
     "usage: sana-video <command> [options]\n"
     "commands:\n"
+    "  generate -m PIPELINE_DIR -p PROMPT [-n NEG] [-W 832 -H 480 --frames 81 --fps 16] [--steps 50 --cfg 6\n"
+    "      --seed 0 --sampler dpm++2m|euler --shift S --motion-score N] -o OUT.mp4|.webp|.gif|DIR/\n"
+    "      text-to-video with a diffusers SanaVideoPipeline folder (see generate --help)\n"
     "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
     "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"
     "      [, encoder_attention_mask, guidance]; OUT holds sample (float32)\n"
@@ -44,6 +48,7 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, args.empty() ? stderr : stdout);
       return args.empty() ? 2 : 0;
     }
+    if (args[0] == "generate") return sv::cli::generate({args.begin() + 1, args.end()});
     if (args[0] == "compare") return sv::cli::compare({args.begin() + 1, args.end()});
     if (args[0] == "run") {
       SV_CHECK(args.size() >= 2, "run: name a component (transformer)");

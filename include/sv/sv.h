@@ -1,0 +1,82 @@
+/* sana-video C API: the only public header. No C++ exceptions cross it; every call returns a status
+ * and failures leave a one-line message in the handle (or the caller's buffer for loading).
+ *
+ *   sv_model* m = NULL;
+ *   char err[512];
+ *   sv_model_params mp = sv_model_default_params();
+ *   if (sv_model_load("path/to/SANA-Video_diffusers", &mp, &m, err, sizeof err) != SV_OK) { puts(err); return 1; }
+ *   sv_generate_params gp = sv_generate_default_params();
+ *   gp.prompt = "a red circle moving left";
+ *   gp.output_path = "out.mp4";
+ *   if (sv_generate(m, &gp) != SV_OK) puts(sv_model_last_error(m));
+ *   sv_model_free(m);
+ */
+#ifndef SV_SV_H
+#define SV_SV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define SV_API __attribute__((visibility("default")))
+#else
+#define SV_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sv_status {
+  SV_OK = 0,
+  SV_ERROR_INVALID_ARGUMENT = 1, /* bad parameters (sizes, sampler, paths) */
+  SV_ERROR_MODEL = 2,            /* missing/invalid model files */
+  SV_ERROR_IO = 3,               /* reading or writing files */
+  SV_ERROR_CANCELLED = 4,        /* the cancel callback asked to stop; no output file was left */
+  SV_ERROR_INTERNAL = 5
+} sv_status;
+
+typedef struct sv_model sv_model;
+
+typedef struct sv_model_params {
+  int threads; /* 0 = all cores */
+} sv_model_params;
+
+typedef struct sv_generate_params {
+  const char* prompt;
+  const char* negative_prompt; /* "" by default, as diffusers */
+  int width, height, frames;   /* 0 = defaults (832 x 480, 81 frames) */
+  int fps;                     /* output file frame rate (default 16) */
+  int steps;                   /* default 50 */
+  float guidance_scale;        /* default 6; <= 1 disables classifier-free guidance */
+  uint64_t seed;
+  const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m" or "euler" */
+  float shift;                 /* 0 = the scheduler's own */
+  int motion_score;            /* >= 0 appends " motion score: N." */
+  const char* chi;             /* "diffusers" (default), "official" or "none" */
+  const char* output_path;     /* .mp4/.mkv/.mov/.webp/.gif or DIR/ (PNG frames); NULL = no video */
+  const char* output_latents_path; /* optional safetensors with the final latents */
+  const char* initial_latents_path; /* optional safetensors 'latents' replacing the seeded noise */
+  /* Called at every stage change and step; elapsed and eta in seconds (eta < 0 when unknown). */
+  void (*progress)(const char* stage, int step, int total, double elapsed_s, double eta_s, void* user_data);
+  int (*cancel)(void* user_data); /* non-zero stops at the next step or frame */
+  void* user_data;
+  /* Filled on success: seconds per stage. */
+  double seconds_encode, seconds_denoise, seconds_decode;
+} sv_generate_params;
+
+SV_API sv_model_params sv_model_default_params(void);
+SV_API sv_generate_params sv_generate_default_params(void);
+/* dir: a diffusers SanaVideoPipeline folder (model_index.json, tokenizer/, text_encoder/, transformer/, vae/, scheduler/). */
+SV_API sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model** out, char* error,
+                               size_t error_size);
+SV_API void sv_model_free(sv_model* model);
+SV_API sv_status sv_generate(sv_model* model, sv_generate_params* params);
+SV_API const char* sv_model_last_error(const sv_model* model);
+SV_API const char* sv_status_name(sv_status status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SV_SV_H */
