@@ -53,6 +53,19 @@ std::string lower_ext(const std::string& path) {
 class FfmpegWriter : public VideoWriter {
  public:
   FfmpegWriter(const std::string& path, const Options& o) : path_(path), opt_(o) {
+    // A throwing constructor runs no destructor: free what was opened before rethrowing.
+    try {
+      init(path, o);
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+
+  ~FfmpegWriter() override { release(); }
+
+ private:
+  void init(const std::string& path, const Options& o) {
     av_log_set_level(AV_LOG_ERROR);
     SV_CHECK(o.width > 0 && o.height > 0, path, ": bad video size ", o.width, "x", o.height);
     SV_CHECK(o.fps > 0 && o.fps <= 240, path, ": fps must be in [1, 240], got ", o.fps);
@@ -133,19 +146,22 @@ class FfmpegWriter : public VideoWriter {
     SV_CHECK(sws_, path, ": cannot convert RGB to the encoder's pixel format");
   }
 
-  ~FfmpegWriter() override {
+  void release() {
     if (sws_) sws_freeContext(sws_);
+    sws_ = nullptr;
     av_packet_free(&pkt_);
     av_frame_free(&frame_);
     avcodec_free_context(&c_);
     if (oc_) {
       if (oc_->pb) avio_closep(&oc_->pb);
       avformat_free_context(oc_);
+      oc_ = nullptr;
     }
     std::error_code ec;
-    if (!finished_) fs::remove_all(tmp_, ec);
+    if (!finished_ && !tmp_.empty()) fs::remove_all(tmp_, ec);
   }
 
+ public:
   void write_frames(const Tensor& frames) override {
     SV_CHECK(!finished_, path_, ": writer already finished");
     SV_CHECK(frames.dim() == 4 && frames.size(0) == 3 && frames.size(2) == opt_.height && frames.size(3) == opt_.width,
