@@ -89,6 +89,13 @@ check_err gen-sampler "unknown sampler" "$BIN" generate -m "$PL" -p x -W 64 -H 3
 check_err gen-ext "unknown output format" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 -o "$T/o.avi"
 mkdir -p "$T/novae"; cp -r "$PL/model_index.json" "$PL/tokenizer" "$PL/text_encoder" "$PL/transformer" "$PL/scheduler" "$T/novae/"
 check_err gen-missing-part "missing pipeline part folder" "$BIN" generate -m "$T/novae" -p x -W 64 -H 32 --frames 9 -o "$T/o.mp4"
+# Image-to-video through the CLI, against SanaImageToVideoPipeline's latents.
+if "$BIN" generate -m "$PL" -p "a red circle moving left" --image "$GOLD/images/down.png" -W 64 -H 32 --frames 9 --steps 4 \
+     --cfg 5 --seed 11 --sampler euler --shift 8 -o "$T/i.gif" --output-latents "$T/il.safetensors" 2>/dev/null &&
+   "$BIN" compare "$T/il.safetensors" "$GOLD/pipeline/i2v_euler.safetensors" --tensor latents --tol 1e-3 >/dev/null; then
+  pass=$((pass+1)); else echo "FAIL i2v parity"; fail=$((fail+1)); fi
+check_err gen-bad-image "corrupt" "$BIN" generate -m "$PL" -p x --image "$GOLD/images/corrupt.jpg" -W 64 -H 32 --frames 9 -o "$T/o.mp4"
+check_err gen-missing-image "image not found" "$BIN" generate -m "$PL" -p x --image "$T/none.png" -W 64 -H 32 --frames 9 -o "$T/o.mp4"
 # Ctrl-C mid-run: clean stop, exit 130, no file left.
 "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --steps 1000 -o "$T/int.mp4" 2>"$T/int.log" & gp=$!
 sleep 1; kill -INT $gp; wait $gp; rc=$?

@@ -34,6 +34,7 @@ TEST_P(PipelineGolden, TextToVideoMatchesDiffusers) {
   p.height = meta["height"].get<int>();
   p.width = meta["width"].get<int>();
   p.frames = meta["frames"].get<int>();
+  if (meta.contains("image")) p.image_path = test::golden(meta["image"].get<std::string>());
   if (meta["scheduler"] == "FlowMatchEulerDiscreteScheduler") {
     p.sampler = "euler";
     p.shift = 8.0;
@@ -56,7 +57,7 @@ TEST_P(PipelineGolden, TextToVideoMatchesDiffusers) {
   EXPECT_GE(db, 50.0) << "frames PSNR " << db << " dB";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, PipelineGolden, ::testing::Values("t2v_dpm", "t2v_dpm_nocfg", "t2v_euler"));
+INSTANTIATE_TEST_SUITE_P(Cases, PipelineGolden, ::testing::Values("t2v_dpm", "t2v_dpm_nocfg", "t2v_euler", "i2v_euler"));
 
 TEST(Pipeline, RejectsImpossibleSizesWithNearestValues) {
   auto pipe = pipeline::SanaVideoPipeline::load(test::golden("pipeline/tiny_t2v"));

@@ -44,6 +44,7 @@ typedef struct sv_model_params {
 
 typedef struct sv_generate_params {
   const char* prompt;
+  const char* image_path;      /* optional first frame (PNG/JPEG/...): image-to-video */
   const char* negative_prompt; /* "" by default, as diffusers */
   int width, height, frames;   /* 0 = defaults (832 x 480, 81 frames) */
   int fps;                     /* output file frame rate (default 16) */

@@ -105,6 +105,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     pl::GenerateParams p;
     p.prompt = gp->prompt ? gp->prompt : "";
     p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
+    if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
     p.width = gp->width;
     p.height = gp->height;
     p.frames = gp->frames;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/rng.h"
+#include "io/image.h"
 #include "ops/ops.h"
 
 namespace sv::pipeline {
@@ -61,6 +62,8 @@ void SanaVideoPipeline::validate(const GenerateParams& p) const {
            std::max<int64_t>(1, (p.frames - 1 + ft / 2) / ft * ft + 1));
   SV_CHECK(p.steps > 0 && p.steps <= 1000, "steps must be in [1, 1000], got ", p.steps);
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
+  SV_CHECK(p.image_path.empty() || p.frames > vc.scale_factor_temporal, "image-to-video needs more than one latent frame (frames >= ",
+           vc.scale_factor_temporal + 1, ")");
   SV_CHECK(p.sampler.empty() || p.sampler == "dpm++2m" || p.sampler == "euler", "unknown sampler '", p.sampler,
            "' (dpm++2m, euler)");
 }
@@ -117,6 +120,28 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     latents = TorchGenerator(p.seed).randn(shape);
   }
 
+  // Image-to-video: the encoded, normalised first frame replaces latent frame 0 and is never updated;
+  // its tokens see timestep 0.
+  const bool i2v = !p.image_path.empty();
+  Tensor token_t;  // [B, 1, F', H', W'] per-token timestep multipliers (0 on frame 0)
+  if (i2v) {
+    const io::Image img = io::resize_lanczos(io::read_image(p.image_path), p.width, p.height);
+    const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
+    const Tensor moments = vae_->encode(ctx, video);
+    Tensor lat0 = moments.narrow(1, 0, vc.z_dim).contiguous();  // posterior mean [1, z, 1, h, w]
+    const int64_t S = lat0.numel() / vc.z_dim;
+    for (int64_t c = 0; c < vc.z_dim; ++c) {
+      const float inv = 1.0f / static_cast<float>(vc.latents_std[c]), mean = static_cast<float>(vc.latents_mean[c]);
+      float* q = lat0.f32() + c * S;
+      for (int64_t k = 0; k < S; ++k) q[k] = (q[k] - mean) * inv;
+    }
+    latents = ops::cat(ctx, {lat0, latents.narrow(2, 1, latents.size(2) - 1)}, 2);
+    const auto& ps = transformer_->config().patch_size;
+    const int64_t Fp = shape[2] / ps[0], Hp = shape[3] / ps[1], Wp = shape[4] / ps[2];
+    token_t = Tensor::empty({1, 1, Fp, Hp, Wp});
+    for (int64_t k = 0; k < token_t.numel(); ++k) token_t.f32()[k] = k < Hp * Wp ? 0.0f : 1.0f;  // (1 - mask)
+  }
+
   // 3. Denoise.
   t0 = clock::now();
   auto sched = make_scheduler(p);
@@ -132,7 +157,16 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     in.hidden_states = cfg ? ops::cat(ctx, {latents, latents}, 0) : latents;
     in.encoder_hidden_states = embeds;
     in.encoder_attention_mask = mask;
-    in.timestep = Tensor::from_vector(std::vector<float>(cfg ? 2 : 1, ts[i]), {cfg ? 2 : 1});
+    if (i2v) {
+      // t.expand(mask.shape) * (1 - mask), duplicated for the [uncond, cond] batch.
+      Tensor tt = Tensor::empty({cfg ? 2 : 1, 1, token_t.size(2), token_t.size(3), token_t.size(4)});
+      const int64_t n = token_t.numel();
+      for (int64_t b = 0; b < tt.size(0); ++b)
+        for (int64_t k = 0; k < n; ++k) tt.f32()[b * n + k] = ts[i] * token_t.f32()[k];
+      in.timestep = tt;
+    } else {
+      in.timestep = Tensor::from_vector(std::vector<float>(cfg ? 2 : 1, ts[i]), {cfg ? 2 : 1});
+    }
     Tensor v = transformer_->forward(ctx, in);
     if (cfg) {
       // uncond + g * (text - uncond), fp32
@@ -143,7 +177,13 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
       for (int64_t k = 0; k < u.numel(); ++k) g.f32()[k] = up[k] + gs * (cp[k] - up[k]);
       v = g;
     }
-    latents = sched->step(ctx, v, i, latents);
+    if (i2v) {
+      const int64_t T = latents.size(2);
+      const Tensor rest = sched->step(ctx, v.narrow(2, 1, T - 1).contiguous(), i, latents.narrow(2, 1, T - 1).contiguous());
+      latents = ops::cat(ctx, {latents.narrow(2, 0, 1).contiguous(), rest}, 2);
+    } else {
+      latents = sched->step(ctx, v, i, latents);
+    }
     if (cb.progress) cb.progress("denoise", i + 1, static_cast<int>(ts.size()));
   }
   r.latents = latents;

@@ -28,6 +28,9 @@ struct GenerateParams {
   Chi chi = Chi::Diffusers;
   int max_sequence_length = 300;
   Tensor initial_latents;  // optional: replaces the seeded noise
+  // Image-to-video (SanaImageToVideoPipeline): the first frame, resized to width x height with
+  // Pillow's LANCZOS like diffusers' VideoProcessor. Empty = text-to-video.
+  std::string image_path;
 };
 
 struct GenerateCallbacks {

@@ -25,7 +25,7 @@ void progress_cb(const char* stage, int step, int total, double elapsed, double 
 }
 
 const char* kHelp =
-    "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [-W 832 -H 480 --frames 81 --fps 16]\n"
+    "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
     "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n";
@@ -50,6 +50,7 @@ bool parse_float(const char* s, double* out) {
 int generate(const std::vector<std::string>& args) {
   sv_generate_params gp = sv_generate_default_params();
   sv_model_params mp = sv_model_default_params();
+  std::string image;
   std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
   bool have_prompt = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -87,10 +88,8 @@ int generate(const std::vector<std::string>& args) {
     else if (a == "--threads") { if (!parse_int(v, &n)) return bad("an integer"); mp.threads = static_cast<int>(n); }
     else if (a == "--cfg") { if (!parse_float(v, &f)) return bad("a number"); gp.guidance_scale = static_cast<float>(f); }
     else if (a == "--shift") { if (!parse_float(v, &f)) return bad("a number"); gp.shift = static_cast<float>(f); }
-    else if (a == "--image") {
-      std::fprintf(stderr, "sana-video: error: generate: --image (image-to-video) is not available in this build yet\n");
-      return 2;
-    } else {
+    else if (a == "--image") image = v;
+    else {
       std::fprintf(stderr, "sana-video: error: generate: unknown option '%s' (see generate --help)\n", a.c_str());
       return 2;
     }
@@ -101,6 +100,7 @@ int generate(const std::vector<std::string>& args) {
   }
   gp.prompt = prompt.c_str();
   gp.negative_prompt = negative.c_str();
+  gp.image_path = image.empty() ? nullptr : image.c_str();
   gp.output_path = output.c_str();
   gp.output_latents_path = out_latents.empty() ? nullptr : out_latents.c_str();
   gp.initial_latents_path = in_latents.empty() ? nullptr : in_latents.c_str();

@@ -63,6 +63,23 @@ def main():
         meta[name] = dict(kw, scheduler=type(sched).__name__, scheduler_config=dict(sched.config), height=32,
                           width=64, frames=9)
         print(name, tuple(lat.shape), float(lat.abs().max()), frames.shape)
+    # Image-to-video: the same parts in SanaImageToVideoPipeline, first frame from a PNG.
+    from diffusers import SanaImageToVideoPipeline
+    from PIL import Image
+    i2v = SanaImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr,
+                                   scheduler=FlowMatchEulerDiscreteScheduler(shift=8.0))
+    image = Image.open(os.path.join(ROOT, "images", "down.png"))
+    kw = dict(prompt="a red circle moving left", negative_prompt="", num_inference_steps=4, guidance_scale=5.0, seed=11)
+    common = dict(image=image, prompt=kw["prompt"], negative_prompt=kw["negative_prompt"], height=32, width=64, frames=9,
+                  num_inference_steps=kw["num_inference_steps"], guidance_scale=kw["guidance_scale"],
+                  use_resolution_binning=False)
+    lat = i2v(**common, generator=torch.Generator("cpu").manual_seed(kw["seed"]), output_type="latent").frames
+    frames = i2v(**common, generator=torch.Generator("cpu").manual_seed(kw["seed"]), output_type="np").frames
+    save_file({"latents": lat.contiguous(), "frames": torch.from_numpy(frames).contiguous()},
+              os.path.join(OUT, "i2v_euler.safetensors"))
+    meta["i2v_euler"] = dict(kw, scheduler="FlowMatchEulerDiscreteScheduler", image="images/down.png", height=32,
+                             width=64, frames=9)
+    print("i2v_euler", tuple(lat.shape), float(lat.abs().max()))
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(meta, f, indent=1, default=str)
 
