@@ -39,7 +39,11 @@ INSTANTIATE_TEST_SUITE_P(Cases, SchedulerGolden,
                                            Case{"dpm_shift3_n12", "dpm_config", 3.0},
                                            Case{"euler_shift8_n5", "euler_config", 0},
                                            Case{"euler_shift8_n50", "euler_config", 0},
-                                           Case{"euler_shift1_n7", "euler_config", 1.0}));
+                                           Case{"euler_shift1_n7", "euler_config", 1.0},
+                                           Case{"unipc_shift8_n1", "unipc_config", 0}, Case{"unipc_shift8_n2", "unipc_config", 0},
+                                           Case{"unipc_shift8_n3", "unipc_config", 0}, Case{"unipc_shift8_n8", "unipc_config", 0},
+                                           Case{"unipc_shift8_n50", "unipc_config", 0},
+                                           Case{"unipc_shift3_n10", "unipc_config", 3.0}));
 
 TEST(Scheduler, ConfigErrors) {
   // The saved DPM config carries Python's -Infinity literal; it must parse.

@@ -51,7 +51,7 @@ typedef struct sv_generate_params {
   int steps;                   /* default 50 */
   float guidance_scale;        /* default 6; <= 1 disables classifier-free guidance */
   uint64_t seed;
-  const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m" or "euler" */
+  const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc" */
   float shift;                 /* 0 = the scheduler's own */
   int motion_score;            /* >= 0 appends " motion score: N." */
   const char* chi;             /* "diffusers" (default), "official" or "none" */

@@ -30,7 +30,8 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}));
   pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}));
   pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}));
-  const std::string sched = part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler"});
+  const std::string sched =
+      part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler", "UniPCMultistepScheduler"});
   pl->scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(sched + "/scheduler_config.json"));
   SV_CHECK(pl->transformer_->config().in_channels == pl->vae_->config().z_dim, dir, ": transformer in_channels ",
            pl->transformer_->config().in_channels, " != vae z_dim ", pl->vae_->config().z_dim);
@@ -64,8 +65,8 @@ void SanaVideoPipeline::validate(const GenerateParams& p) const {
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
   SV_CHECK(p.image_path.empty() || p.frames > vc.scale_factor_temporal, "image-to-video needs more than one latent frame (frames >= ",
            vc.scale_factor_temporal + 1, ")");
-  SV_CHECK(p.sampler.empty() || p.sampler == "dpm++2m" || p.sampler == "euler", "unknown sampler '", p.sampler,
-           "' (dpm++2m, euler)");
+  SV_CHECK(p.sampler.empty() || p.sampler == "dpm++2m" || p.sampler == "euler" || p.sampler == "unipc", "unknown sampler '",
+           p.sampler, "' (dpm++2m, euler, unipc)");
 }
 
 std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {
@@ -80,6 +81,12 @@ std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const Gen
   const double shift = p.shift > 0 ? p.shift
                        : cls == "FlowMatchEulerDiscreteScheduler" ? scheduler_config_->get_float("shift", 1.0)
                                                                   : scheduler_config_->get_float("flow_shift", 1.0);
+  if (p.sampler == "unipc") {
+    if (cls == "UniPCMultistepScheduler") return sampling::Scheduler::from_config(*scheduler_config_, p.shift);
+    sampling::UniPCConfig c;
+    c.flow_shift = shift;
+    return std::make_unique<sampling::FlowUniPC>(c);
+  }
   return std::make_unique<sampling::FlowMatchEuler>(1000, shift);
 }
 

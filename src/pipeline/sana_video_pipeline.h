@@ -22,7 +22,7 @@ struct GenerateParams {
   int height = 480, width = 832, frames = 81, steps = 50;
   double guidance_scale = 6.0;  // <= 1 disables the unconditional pass
   uint64_t seed = 0;
-  std::string sampler;  // "" = the pipeline's scheduler; "dpm++2m" or "euler"
+  std::string sampler;  // "" = the pipeline's scheduler; "dpm++2m", "euler" or "unipc"
   double shift = 0;     // > 0 overrides the scheduler's shift
   int motion_score = -1;  // >= 0 appends " motion score: N." to the prompt
   Chi chi = Chi::Diffusers;

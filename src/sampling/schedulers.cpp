@@ -1,5 +1,6 @@
 #include "sampling/schedulers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -124,6 +125,128 @@ Tensor FlowMatchEuler::step(Context& ctx, const Tensor& v_in, int i, const Tenso
   return axpby(ctx, 1.0f, x_in.to_f32(), -dt, v_in.to_f32());
 }
 
+void FlowUniPC::set_timesteps(int n) {
+  SV_CHECK(n > 0, "scheduler: the number of steps must be positive, got ", n);
+  const double T = c_.num_train_timesteps, shift = c_.flow_shift;
+  // numpy: sigmas = linspace(1, 1/T, n + 1)[:-1], shifted; sigmas[0] -= 1e-6 when it is 1.
+  const double step = (1.0 / T - 1.0) / n;
+  std::vector<double> s(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const double sg = 1.0 + i * step;
+    s[i] = shift * sg / (1.0 + (shift - 1.0) * sg);
+  }
+  if (std::fabs(s[0] - 1.0) < 1e-6) s[0] -= 1e-6;
+  timesteps_.clear();
+  sigmas_.clear();
+  for (int i = 0; i < n; ++i) {
+    timesteps_.push_back(static_cast<float>(static_cast<int64_t>(s[i] * T)));
+    sigmas_.push_back(static_cast<float>(s[i]));
+  }
+  sigmas_.push_back(0.0f);
+  m_prev_ = m_last_ = last_sample_ = Tensor();
+  lower_order_nums_ = 0;
+  this_order_ = 1;
+  next_index_ = 0;
+}
+
+float FlowUniPC::lambda(int i) const { return std::log(1.0f - sigmas_[i]) - std::log(sigmas_[i]); }
+
+// The B(h) update coefficients of UniPC in float32, as diffusers' 0-dim tensor arithmetic: with
+// order 2 the 2x2 system [[1, 1], [rk, 1]] rho = b is solved with partial pivoting (LAPACK sgesv).
+void FlowUniPC::coefficients(float h, int order, float rk, float* rho0, float* rho1, float* hphi1, float* bh) const {
+  const float hh = -h;
+  const float h_phi_1 = std::expm1(hh);
+  float h_phi_k = h_phi_1 / hh - 1.0f;
+  const float B_h = c_.bh2 ? std::expm1(hh) : hh;
+  float b[2] = {0, 0};
+  float factorial = 1.0f;
+  for (int i = 1; i <= order && i <= 2; ++i) {
+    b[i - 1] = h_phi_k * factorial / B_h;
+    factorial *= static_cast<float>(i + 1);
+    h_phi_k = h_phi_k / hh - 1.0f / factorial;
+  }
+  *hphi1 = h_phi_1;
+  *bh = B_h;
+  if (order == 2) {
+    float a00 = 1, a01 = 1, a10 = rk, a11 = 1, b0 = b[0], b1 = b[1];
+    if (std::fabs(a10) > std::fabs(a00)) {
+      std::swap(a00, a10);
+      std::swap(a01, a11);
+      std::swap(b0, b1);
+    }
+    const float l = a10 / a00;
+    const float u11 = a11 - l * a01;
+    const float y1 = b1 - l * b0;
+    *rho1 = y1 / u11;
+    *rho0 = (b0 - a01 * *rho1) / a00;
+  } else {
+    *rho0 = 0.5f;
+    *rho1 = 0.0f;
+  }
+}
+
+Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_in) {
+  const int n = static_cast<int>(timesteps_.size());
+  SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
+  SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
+  check_pair(v_in, x_in);
+  const Tensor v = v_in.to_f32();
+  Tensor x = x_in.to_f32();
+  const Tensor m_t = axpby(ctx, 1.0f, x, sigmas_[i], v);  // x0 = x - sigma * v
+  const int64_t N = x.numel();
+  const bool use_corrector = i > 0 && last_sample_.defined() &&
+                             std::find(c_.disable_corrector.begin(), c_.disable_corrector.end(), i - 1) ==
+                                 c_.disable_corrector.end();
+  if (use_corrector) {
+    // UniC: refine the current sample with the new model output (order = last step's order).
+    const float sig_t = sigmas_[i], sig_s0 = sigmas_[i - 1], alpha_t = 1.0f - sig_t;
+    const float h = lambda(i) - lambda(i - 1);
+    const int order = this_order_;
+    const float rk = order == 2 ? (lambda(i - 2) - lambda(i - 1)) / h : 1.0f;
+    float rho0, rho1, hphi1, bh;
+    coefficients(h, order, rk, &rho0, &rho1, &hphi1, &bh);
+    if (order == 1) rho1 = rho0;  // rhos_c = [0.5] is the coefficient of D1_t
+    const float c1 = sig_t / sig_s0, c2 = alpha_t * hphi1, c3 = alpha_t * bh;
+    Tensor y = ctx.empty(x.shape());
+    const float *xl = last_sample_.f32(), *m0 = m_last_.f32(), *mt = m_t.f32();
+    const float* m1 = order == 2 ? m_prev_.f32() : nullptr;
+    float* yp = y.f32();
+#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
+    for (int64_t k = 0; k < N; ++k) {
+      const float base = c1 * xl[k] - c2 * m0[k];
+      const float corr = m1 ? rho0 * ((m1[k] - m0[k]) / rk) : 0.0f;
+      yp[k] = base - c3 * (corr + rho1 * (mt[k] - m0[k]));
+    }
+    x = y;
+  }
+  m_prev_ = m_last_;
+  m_last_ = m_t;
+  int order = c_.lower_order_final ? std::min(c_.solver_order, n - i) : c_.solver_order;
+  order = std::min(order, lower_order_nums_ + 1);
+  this_order_ = order;
+  last_sample_ = x;
+  // UniP predictor.
+  const float sig_t = sigmas_[i + 1], sig_s0 = sigmas_[i], alpha_t = 1.0f - sig_t;
+  const float h = lambda(i + 1) - lambda(i);
+  const float rk = order == 2 ? (lambda(i - 1) - lambda(i)) / h : 1.0f;
+  float rho0, rho1, hphi1, bh;
+  coefficients(h, 1, rk, &rho0, &rho1, &hphi1, &bh);  // the predictor's rho for order 2 is fixed at 0.5
+  const float c1 = sig_t / sig_s0, c2 = alpha_t * hphi1, c3 = alpha_t * bh;
+  Tensor out = ctx.empty(x.shape());
+  const float *xp = x.f32(), *m0 = m_last_.f32();
+  const float* m1 = order == 2 ? m_prev_.f32() : nullptr;
+  float* o = out.f32();
+#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
+  for (int64_t k = 0; k < N; ++k) {
+    const float base = c1 * xp[k] - c2 * m0[k];
+    const float pred = m1 ? 0.5f * ((m1[k] - m0[k]) / rk) : 0.0f;
+    o[k] = base - c3 * pred;
+  }
+  if (lower_order_nums_ < c_.solver_order) ++lower_order_nums_;
+  ++next_index_;
+  return out;
+}
+
 std::unique_ptr<Scheduler> Scheduler::from_config(const io::JsonConfig& j, double shift_override) {
   const std::string& f = j.origin();
   const std::string cls = j.get_string("_class_name");
@@ -160,7 +283,32 @@ std::unique_ptr<Scheduler> Scheduler::from_config(const io::JsonConfig& j, doubl
     const double shift = shift_override > 0 ? shift_override : j.get_float("shift", 1.0);
     return std::make_unique<FlowMatchEuler>(static_cast<int>(j.get_int("num_train_timesteps", 1000)), shift);
   }
-  SV_THROW(f, ": unknown scheduler class '", cls, "' (DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler)");
+  if (cls == "UniPCMultistepScheduler") {
+    UniPCConfig c;
+    c.num_train_timesteps = static_cast<int>(j.get_int("num_train_timesteps", 1000));
+    SV_CHECK(j.get_bool("use_flow_sigmas", false), f, ": only the flow configuration (use_flow_sigmas) is supported");
+    const std::string pred = j.get_string("prediction_type", std::string("epsilon"));
+    SV_CHECK(pred == "flow_prediction", f, ": prediction_type '", pred, "' is not supported (flow_prediction)");
+    SV_CHECK(j.get_bool("predict_x0", true), f, ": predict_x0 = false is not supported");
+    c.flow_shift = shift_override > 0 ? shift_override : j.get_float("flow_shift", 1.0);
+    c.solver_order = static_cast<int>(j.get_int("solver_order", 2));
+    SV_CHECK(c.solver_order == 1 || c.solver_order == 2, f, ": solver_order ", c.solver_order, " is not supported (1 or 2)");
+    const std::string st = j.get_string("solver_type", std::string("bh2"));
+    SV_CHECK(st == "bh1" || st == "bh2", f, ": unknown solver_type '", st, "'");
+    c.bh2 = st == "bh2";
+    c.lower_order_final = j.get_bool("lower_order_final", true);
+    if (j.has("disable_corrector"))
+      for (int64_t v : j.get_int_list("disable_corrector")) c.disable_corrector.push_back(static_cast<int>(v));
+    const std::string fin = j.get_string("final_sigmas_type", std::string("zero"));
+    SV_CHECK(fin == "zero", f, ": final_sigmas_type '", fin, "' is not supported (zero)");
+    for (const char* k : {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas", "thresholding",
+                          "use_dynamic_shifting"})
+      SV_CHECK(!j.get_bool(k, false), f, ": ", k, " is not supported");
+    SV_CHECK(!j.has("shift_terminal"), f, ": shift_terminal is not supported");
+    return std::make_unique<FlowUniPC>(c);
+  }
+  SV_THROW(f, ": unknown scheduler class '", cls,
+           "' (DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler)");
 }
 
 }  // namespace sv::sampling

@@ -55,6 +55,31 @@ class FlowDpmSolverMultistep : public Scheduler {
   int lower_order_nums_ = 0, next_index_ = 0;
 };
 
+struct UniPCConfig {
+  int num_train_timesteps = 1000;
+  double flow_shift = 1.0;
+  int solver_order = 2;
+  bool bh2 = true;  // solver_type bh2 (else bh1)
+  bool lower_order_final = true;
+  std::vector<int> disable_corrector;
+};
+
+// UniPCMultistepScheduler with flow sigmas (predict_x0, orders 1 and 2, bh1/bh2, final sigma zero).
+class FlowUniPC : public Scheduler {
+ public:
+  explicit FlowUniPC(const UniPCConfig& c) : c_(c) {}
+  void set_timesteps(int n) override;
+  Tensor step(Context& ctx, const Tensor& model_output, int index, const Tensor& sample) override;
+  std::string name() const override { return "UniPCMultistepScheduler"; }
+
+ private:
+  UniPCConfig c_;
+  Tensor m_prev_, m_last_, last_sample_;  // converted outputs (older, newest) and the previous sample
+  int lower_order_nums_ = 0, this_order_ = 1, next_index_ = 0;
+  float lambda(int i) const;
+  void coefficients(float h, int order, float rk, float* rho0, float* rho1, float* hphi1, float* bh) const;
+};
+
 class FlowMatchEuler : public Scheduler {
  public:
   FlowMatchEuler(int num_train_timesteps, double shift) : train_(num_train_timesteps), shift_(shift) {}

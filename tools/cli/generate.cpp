@@ -26,7 +26,7 @@ void progress_cb(const char* stage, int step, int total, double elapsed, double 
 
 const char* kHelp =
     "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
-    "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler --shift S --motion-score N]\n"
+    "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
     "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n";
 

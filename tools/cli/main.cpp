@@ -22,7 +22,7 @@ const char* kUsage =
     "usage: sana-video <command> [options]\n"
     "commands:\n"
     "  generate -m PIPELINE_DIR -p PROMPT [-n NEG] [-W 832 -H 480 --frames 81 --fps 16] [--steps 50 --cfg 6\n"
-    "      --seed 0 --sampler dpm++2m|euler --shift S --motion-score N] -o OUT.mp4|.webp|.gif|DIR/\n"
+    "      --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N] -o OUT.mp4|.webp|.gif|DIR/\n"
     "      text-to-video with a diffusers SanaVideoPipeline folder (see generate --help)\n"
     "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
     "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"

@@ -8,7 +8,7 @@ import json
 import os
 
 import torch
-from diffusers import DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler
+from diffusers import DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
 from safetensors.torch import save_file
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "golden", "sched")
@@ -36,6 +36,11 @@ def main():
         run(dpm(8.0), n, n, f"dpm_shift8_n{n}")
     run(dpm(3.0), 12, 7, "dpm_shift3_n12")
     dpm(8.0).save_config(os.path.join(OUT, "dpm_config"))
+    unipc = lambda shift: UniPCMultistepScheduler(flow_shift=shift, use_flow_sigmas=True, prediction_type="flow_prediction")
+    for n in (1, 2, 3, 8, 50):
+        run(unipc(8.0), n, n + 200, f"unipc_shift8_n{n}")
+    run(unipc(3.0), 10, 9, "unipc_shift3_n10")
+    unipc(8.0).save_config(os.path.join(OUT, "unipc_config"))
     for shift, n in ((8.0, 5), (8.0, 50), (1.0, 7)):
         run(FlowMatchEulerDiscreteScheduler(shift=shift), n, n + 100, f"euler_shift{int(shift)}_n{n}")
     FlowMatchEulerDiscreteScheduler(shift=8.0).save_config(os.path.join(OUT, "euler_config"))
