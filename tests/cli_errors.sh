@@ -89,6 +89,12 @@ check_err gen-sampler "unknown sampler" "$BIN" generate -m "$PL" -p x -W 64 -H 3
 check_err gen-ext "unknown output format" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 -o "$T/o.avi"
 mkdir -p "$T/novae"; cp -r "$PL/model_index.json" "$PL/tokenizer" "$PL/text_encoder" "$PL/transformer" "$PL/scheduler" "$T/novae/"
 check_err gen-missing-part "missing pipeline part folder" "$BIN" generate -m "$T/novae" -p x -W 64 -H 32 --frames 9 -o "$T/o.mp4"
+# Precomputed embeddings (run text-encoder) give the same latents as the prompt itself.
+if "$BIN" run text-encoder --model "$PL" --prompt "A Red Circle moving left" --negative "" --output "$T/emb.safetensors" &&
+   "$BIN" generate -m "$PL" --prompt-embeds "$T/emb.safetensors" -W 64 -H 32 --frames 9 --steps 4 --cfg 4.5 --seed 0 \
+     -o "$T/e.mp4" --output-latents "$T/el.safetensors" 2>/dev/null &&
+   "$BIN" compare "$T/el.safetensors" "$GOLD/pipeline/t2v_dpm.safetensors" --tensor latents --tol 1e-3 >/dev/null; then
+  pass=$((pass+1)); else echo "FAIL prompt-embeds"; fail=$((fail+1)); fi
 # Image-to-video through the CLI, against SanaImageToVideoPipeline's latents.
 if "$BIN" generate -m "$PL" -p "a red circle moving left" --image "$GOLD/images/down.png" -W 64 -H 32 --frames 9 --steps 4 \
      --cfg 5 --seed 11 --sampler euler --shift 8 -o "$T/i.gif" --output-latents "$T/il.safetensors" 2>/dev/null &&

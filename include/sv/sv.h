@@ -58,6 +58,7 @@ typedef struct sv_generate_params {
   const char* output_path;     /* .mp4/.mkv/.mov/.webp/.gif or DIR/ (PNG frames); NULL = no video */
   const char* output_latents_path; /* optional safetensors with the final latents */
   const char* initial_latents_path; /* optional safetensors 'latents' replacing the seeded noise */
+  const char* prompt_embeds_path;   /* optional safetensors: prompt_embeds, prompt_attention_mask [, negative_*] */
   /* Called at every stage change and step; elapsed and eta in seconds (eta < 0 when unknown). */
   void (*progress)(const char* stage, int step, int total, double elapsed_s, double eta_s, void* user_data);
   int (*cancel)(void* user_data); /* non-zero stops at the next step or frame */

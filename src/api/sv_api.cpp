@@ -126,6 +126,18 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
       SV_CHECK(src.has("latents"), gp->initial_latents_path, ": no tensor 'latents'");
       p.initial_latents = src.get("latents");
     }
+    if (gp->prompt_embeds_path && *gp->prompt_embeds_path) {
+      fail = SV_ERROR_IO;
+      const auto src = sv::io::TensorSource::open(gp->prompt_embeds_path);
+      SV_CHECK(src.has("prompt_embeds") && src.has("prompt_attention_mask"), gp->prompt_embeds_path,
+               ": needs prompt_embeds and prompt_attention_mask");
+      p.prompt_embeds = src.get("prompt_embeds");
+      p.prompt_mask = src.get("prompt_attention_mask");
+      if (src.has("negative_prompt_embeds") && src.has("negative_prompt_attention_mask")) {
+        p.negative_embeds = src.get("negative_prompt_embeds");
+        p.negative_mask = src.get("negative_prompt_attention_mask");
+      }
+    }
     // The writer opens before the long work so a bad path fails fast; it writes a temporary file
     // that only finish() renames into place.
     std::unique_ptr<sv::io::VideoWriter> writer;

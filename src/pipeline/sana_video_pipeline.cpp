@@ -104,10 +104,31 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   const std::string prompt = p.motion_score >= 0 ? with_motion_score(p.prompt, p.motion_score) : p.prompt;
   const std::vector<std::string> none;
   const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
-  const PromptEmbeds pos = pe.encode(ctx, {prompt}, chi, p.max_sequence_length);
+  PromptEmbeds pos;
+  if (p.prompt_embeds.defined()) {
+    const int64_t D = text_encoder_->config().hidden_size;
+    SV_CHECK(p.prompt_embeds.dim() == 3 && p.prompt_embeds.size(0) == 1 && p.prompt_embeds.size(2) == D,
+             "prompt_embeds must be [1, L, ", D, "], got ", shape_str(p.prompt_embeds.shape()));
+    SV_CHECK(p.prompt_mask.defined() && p.prompt_mask.shape() == Shape({1, p.prompt_embeds.size(1)}),
+             "prompt_attention_mask must be [1, ", p.prompt_embeds.size(1), "]");
+    pos = {p.prompt_embeds.to(DType::F32), p.prompt_mask.to(DType::F32)};
+  } else {
+    pos = pe.encode(ctx, {prompt}, chi, p.max_sequence_length);
+  }
   Tensor embeds = pos.embeds, mask = pos.mask;
   if (cfg) {
-    const PromptEmbeds neg = pe.encode_negative(ctx, {p.negative_prompt}, p.max_sequence_length);
+    PromptEmbeds neg;
+    if (p.negative_embeds.defined()) {
+      SV_CHECK(p.negative_embeds.dim() == 3 && p.negative_embeds.size(0) == 1 &&
+                   p.negative_embeds.size(2) == pos.embeds.size(2) && p.negative_mask.defined() &&
+                   p.negative_mask.shape() == Shape({1, p.negative_embeds.size(1)}),
+               "negative_prompt_embeds must be [1, L, D] with a [1, L] mask");
+      neg = {p.negative_embeds.to(DType::F32), p.negative_mask.to(DType::F32)};
+    } else {
+      neg = pe.encode_negative(ctx, {p.negative_prompt}, p.max_sequence_length);
+    }
+    SV_CHECK(neg.embeds.size(1) == pos.embeds.size(1), "positive and negative embeddings differ in length (",
+             pos.embeds.size(1), " vs ", neg.embeds.size(1), ")");
     embeds = ops::cat(ctx, {neg.embeds, pos.embeds}, 0);
     mask = ops::cat(ctx, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
   }

@@ -31,6 +31,9 @@ struct GenerateParams {
   // Image-to-video (SanaImageToVideoPipeline): the first frame, resized to width x height with
   // Pillow's LANCZOS like diffusers' VideoProcessor. Empty = text-to-video.
   std::string image_path;
+  // Optional precomputed text conditioning (what `run text-encoder` writes): [1, L, D] + [1, L] mask;
+  // the negative pair is encoded from negative_prompt when absent and guidance is on.
+  Tensor prompt_embeds, prompt_mask, negative_embeds, negative_mask;
 };
 
 struct GenerateCallbacks {

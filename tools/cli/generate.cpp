@@ -28,6 +28,7 @@ const char* kHelp =
     "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
+    "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)]\n"
     "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n";
 
 bool parse_int(const char* s, long long* out) {
@@ -50,7 +51,7 @@ bool parse_float(const char* s, double* out) {
 int generate(const std::vector<std::string>& args) {
   sv_generate_params gp = sv_generate_default_params();
   sv_model_params mp = sv_model_default_params();
-  std::string image;
+  std::string image, prompt_embeds;
   std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
   bool have_prompt = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -76,6 +77,7 @@ int generate(const std::vector<std::string>& args) {
     else if (a == "-o" || a == "--output") output = v;
     else if (a == "--output-latents") out_latents = v;
     else if (a == "--latents") in_latents = v;
+    else if (a == "--prompt-embeds") prompt_embeds = v, have_prompt = true;
     else if (a == "--sampler") sampler = v;
     else if (a == "--chi") chi = v;
     else if (a == "-W" || a == "--width") { if (!parse_int(v, &n)) return bad("an integer"); gp.width = static_cast<int>(n); }
@@ -95,7 +97,7 @@ int generate(const std::vector<std::string>& args) {
     }
   }
   if (model.empty() || !have_prompt || output.empty()) {
-    std::fprintf(stderr, "sana-video: error: generate: -m MODEL_DIR, -p PROMPT and -o OUTPUT are required\n");
+    std::fprintf(stderr, "sana-video: error: generate: -m MODEL_DIR, -p PROMPT (or --prompt-embeds) and -o OUTPUT are required\n");
     return 2;
   }
   gp.prompt = prompt.c_str();
@@ -104,6 +106,7 @@ int generate(const std::vector<std::string>& args) {
   gp.output_path = output.c_str();
   gp.output_latents_path = out_latents.empty() ? nullptr : out_latents.c_str();
   gp.initial_latents_path = in_latents.empty() ? nullptr : in_latents.c_str();
+  gp.prompt_embeds_path = prompt_embeds.empty() ? nullptr : prompt_embeds.c_str();
   gp.sampler = sampler.empty() ? nullptr : sampler.c_str();
   gp.chi = chi.c_str();
   gp.progress = progress_cb;
