@@ -102,6 +102,7 @@ if "$BIN" generate -m "$PL" -p "a red circle moving left" --image "$GOLD/images/
   pass=$((pass+1)); else echo "FAIL i2v parity"; fail=$((fail+1)); fi
 check_err gen-bad-image "corrupt" "$BIN" generate -m "$PL" -p x --image "$GOLD/images/corrupt.jpg" -W 64 -H 32 --frames 9 -o "$T/o.mp4"
 check_err gen-missing-image "image not found" "$BIN" generate -m "$PL" -p x --image "$T/none.png" -W 64 -H 32 --frames 9 -o "$T/o.mp4"
+check_err gen-binning "sample_size 8" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --resolution-binning -o "$T/o.mp4"
 # Ctrl-C mid-run: clean stop, exit 130, no file left.
 "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --steps 1000 -o "$T/int.mp4" 2>"$T/int.log" & gp=$!
 sleep 1; kill -INT $gp; wait $gp; rc=$?

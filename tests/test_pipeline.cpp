@@ -90,3 +90,31 @@ TEST(Pipeline, RejectsImpossibleSizesWithNearestValues) {
 
 }  // namespace
 }  // namespace sv
+
+#include "pipeline/binning.h"
+
+namespace sv {
+namespace {
+
+// diffusers' VideoProcessor.classify_height_width_bin and resize_and_crop_tensor (goldens written
+// from the same functions).
+TEST(ResolutionBinning, MatchesDiffusers) {
+  const io::TensorSource ref = io::TensorSource::open(test::golden("pipeline/binning.safetensors"));
+  const Tensor bins = ref.get("bins");
+  const int64_t* b = bins.data<int64_t>();
+  for (int64_t i = 0; i < bins.numel(); i += 6) {
+    EXPECT_EQ(pipeline::classify_height_width_bin(int(b[i]), int(b[i + 1]), 30), std::make_pair(int(b[i + 2]), int(b[i + 3])));
+    EXPECT_EQ(pipeline::classify_height_width_bin(int(b[i]), int(b[i + 1]), 22), std::make_pair(int(b[i + 4]), int(b[i + 5])));
+  }
+  EXPECT_THROW(pipeline::classify_height_width_bin(480, 832, 8), Error);
+  const Tensor video = ref.get("video").select(0, 0);  // [3, 2, 20, 36]
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{30, 17}, {48, 25}, {36, 20}, {20, 30}}) {
+    const Tensor got = pipeline::resize_and_crop_frames(video, w, h);
+    const Tensor want = ref.get("to_" + std::to_string(w) + "x" + std::to_string(h)).select(0, 0);
+    ASSERT_EQ(got.shape(), want.shape());
+    SV_EXPECT_CLOSE(got, want, 1e-5, "resize to " + std::to_string(w) + "x" + std::to_string(h));
+  }
+}
+
+}  // namespace
+}  // namespace sv

@@ -54,6 +54,7 @@ typedef struct sv_generate_params {
   const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc" */
   float shift;                 /* 0 = the scheduler's own */
   int motion_score;            /* >= 0 appends " motion score: N." */
+  int resolution_binning;      /* non-zero: generate at the model's nearest aspect bucket, resize back */
   const char* chi;             /* "diffusers" (default), "official" or "none" */
   const char* output_path;     /* .mp4/.mkv/.mov/.webp/.gif or DIR/ (PNG frames); NULL = no video */
   const char* output_latents_path; /* optional safetensors with the final latents */

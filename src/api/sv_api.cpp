@@ -115,6 +115,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     p.sampler = gp->sampler ? gp->sampler : "";
     p.shift = gp->shift;
     p.motion_score = gp->motion_score;
+    p.resolution_binning = gp->resolution_binning != 0;
     const std::string chi = gp->chi ? gp->chi : "diffusers";
     SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
     p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;

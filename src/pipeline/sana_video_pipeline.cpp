@@ -5,6 +5,9 @@
 
 #include "core/rng.h"
 #include "io/image.h"
+#include "pipeline/binning.h"
+
+#include <tuple>
 #include "ops/ops.h"
 
 namespace sv::pipeline {
@@ -46,7 +49,12 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   return pl;
 }
 
-void SanaVideoPipeline::validate(const GenerateParams& p) const {
+void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
+  GenerateParams p = p_in;
+  if (p.resolution_binning) {
+    SV_CHECK(p.height > 0 && p.width > 0, "height and width must be positive");
+    std::tie(p.height, p.width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
+  }
   const auto& vc = vae_->config();
   const auto& tc = transformer_->config();
   const int64_t fh = vc.scale_factor_spatial * tc.patch_size[1], fw = vc.scale_factor_spatial * tc.patch_size[2];
@@ -91,6 +99,18 @@ std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const Gen
 }
 
 GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
+  if (p.resolution_binning) {
+    validate(p);
+    GenerateParams q = p;
+    q.resolution_binning = false;
+    std::tie(q.height, q.width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
+    GenerateCallbacks c2 = cb;
+    if (cb.on_frames)
+      c2.on_frames = [&](const Tensor& f) {
+        cb.on_frames(resize_and_crop_frames(f.select(0, 0), p.width, p.height).unsqueeze(0));
+      };
+    return generate(ctx, q, c2);
+  }
   validate(p);
   using clock = std::chrono::steady_clock;
   GenerateResult r;

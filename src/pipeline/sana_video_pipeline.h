@@ -31,6 +31,8 @@ struct GenerateParams {
   // Image-to-video (SanaImageToVideoPipeline): the first frame, resized to width x height with
   // Pillow's LANCZOS like diffusers' VideoProcessor. Empty = text-to-video.
   std::string image_path;
+  // diffusers' use_resolution_binning: generate at the nearest aspect-ratio bucket, resize frames back.
+  bool resolution_binning = false;
   // Optional precomputed text conditioning (what `run text-encoder` writes): [1, L, D] + [1, L] mask;
   // the negative pair is encoded from negative_prompt when absent and guidance is on.
   Tensor prompt_embeds, prompt_mask, negative_embeds, negative_mask;

@@ -28,7 +28,7 @@ const char* kHelp =
     "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
-    "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)]\n"
+    "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)] [--resolution-binning]\n"
     "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n";
 
 bool parse_int(const char* s, long long* out) {
@@ -59,6 +59,10 @@ int generate(const std::vector<std::string>& args) {
     if (a == "-h" || a == "--help") {
       std::fputs(kHelp, stdout);
       return 0;
+    }
+    if (a == "--resolution-binning") {
+      gp.resolution_binning = 1;
+      continue;
     }
     if (i + 1 >= args.size()) {
       std::fprintf(stderr, "sana-video: error: generate: option %s needs a value\n", a.c_str());

@@ -84,5 +84,23 @@ def main():
         json.dump(meta, f, indent=1, default=str)
 
 
+def binning_goldens():
+    """VideoProcessor.classify_height_width_bin / resize_and_crop_tensor on fixed inputs."""
+    from diffusers.pipelines.sana_video.pipeline_sana_video import ASPECT_RATIO_480_BIN, ASPECT_RATIO_720_BIN
+    from diffusers.video_processor import VideoProcessor
+    g = torch.Generator().manual_seed(5)
+    v = torch.rand(1, 3, 2, 20, 36, generator=g) * 2 - 1
+    out = {"video": v.contiguous()}
+    for (nw, nh) in ((30, 17), (48, 25), (36, 20), (20, 30)):
+        out[f"to_{nw}x{nh}"] = VideoProcessor.resize_and_crop_tensor(v, nw, nh).clone().contiguous()
+    bins = []
+    for (h, w) in ((480, 832), (500, 500), (720, 1280), (100, 300), (1000, 300), (600, 820)):
+        bins += [h, w, *VideoProcessor.classify_height_width_bin(h, w, ASPECT_RATIO_480_BIN),
+                 *VideoProcessor.classify_height_width_bin(h, w, ASPECT_RATIO_720_BIN)]
+    out["bins"] = torch.tensor(bins, dtype=torch.int64)
+    save_file(out, os.path.join(OUT, "binning.safetensors"))
+
+
 if __name__ == "__main__":
+    binning_goldens()
     main()
