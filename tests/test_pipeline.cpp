@@ -38,6 +38,9 @@ TEST_P(PipelineGolden, TextToVideoMatchesDiffusers) {
   if (meta["scheduler"] == "FlowMatchEulerDiscreteScheduler") {
     p.sampler = "euler";
     p.shift = 8.0;
+  } else if (meta["scheduler"] == "UniPCMultistepScheduler") {
+    p.sampler = "unipc";
+    p.shift = 8.0;
   }
   Context ctx(Device::CPU, 2);
   std::vector<Tensor> chunks;
@@ -57,7 +60,8 @@ TEST_P(PipelineGolden, TextToVideoMatchesDiffusers) {
   EXPECT_GE(db, 50.0) << "frames PSNR " << db << " dB";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, PipelineGolden, ::testing::Values("t2v_dpm", "t2v_dpm_nocfg", "t2v_euler", "i2v_euler"));
+INSTANTIATE_TEST_SUITE_P(Cases, PipelineGolden, ::testing::Values("t2v_dpm", "t2v_dpm_nocfg", "t2v_euler", "t2v_unipc", "t2i_dpm",
+                                                                      "i2v_euler"));
 
 TEST(Pipeline, RejectsImpossibleSizesWithNearestValues) {
   auto pipe = pipeline::SanaVideoPipeline::load(test::golden("pipeline/tiny_t2v"));

@@ -10,7 +10,7 @@ import shutil
 
 import torch
 from diffusers import (AutoencoderKLWan, DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler,
-                       SanaVideoPipeline, SanaVideoTransformer3DModel)
+                       SanaVideoPipeline, SanaVideoTransformer3DModel, UniPCMultistepScheduler)
 from safetensors.torch import save_file
 from transformers import Gemma2Model, GemmaTokenizer
 
@@ -49,11 +49,17 @@ def main():
                                          guidance_scale=1.0, seed=7)),
              ("t2v_euler", FlowMatchEulerDiscreteScheduler(shift=8.0),
               dict(prompt="a green triangle moving up", negative_prompt="blurry", num_inference_steps=5,
-                   guidance_scale=6.0, seed=3))]
+                   guidance_scale=6.0, seed=3)),
+             ("t2v_unipc", UniPCMultistepScheduler(flow_shift=8.0, use_flow_sigmas=True, prediction_type="flow_prediction"),
+              dict(prompt="a yellow square moving down", negative_prompt="", num_inference_steps=6, guidance_scale=3.0,
+                   seed=5)),
+             ("t2i_dpm", dpm, dict(prompt="a red circle", negative_prompt="", num_inference_steps=3, guidance_scale=4.5,
+                                   seed=2, frames=1))]
     meta = {}
     for name, sched, kw in cases:
         pipe.scheduler = sched
-        common = dict(prompt=kw["prompt"], negative_prompt=kw["negative_prompt"], height=32, width=64, frames=9,
+        common = dict(prompt=kw["prompt"], negative_prompt=kw["negative_prompt"], height=32, width=64,
+                      frames=kw.get("frames", 9),
                       num_inference_steps=kw["num_inference_steps"], guidance_scale=kw["guidance_scale"],
                       use_resolution_binning=False)
         lat = pipe(**common, generator=torch.Generator("cpu").manual_seed(kw["seed"]), output_type="latent").frames
@@ -61,7 +67,7 @@ def main():
         save_file({"latents": lat.contiguous(), "frames": torch.from_numpy(frames).contiguous()},
                   os.path.join(OUT, name + ".safetensors"))
         meta[name] = dict(kw, scheduler=type(sched).__name__, scheduler_config=dict(sched.config), height=32,
-                          width=64, frames=9)
+                          width=64, frames=kw.get("frames", 9))
         print(name, tuple(lat.shape), float(lat.abs().max()), frames.shape)
     # Image-to-video: the same parts in SanaImageToVideoPipeline, first frame from a PNG.
     from diffusers import SanaImageToVideoPipeline
