@@ -19,7 +19,6 @@ torch.set_num_threads(int(sys.argv[2])); torch.set_grad_enabled(False)
 pipe = SanaVideoPipeline.from_pretrained(sys.argv[1])
 pipe.text_encoder.config._attn_implementation = "eager"
 W, H, F, S, iters = map(int, sys.argv[3:8]); cfg = float(sys.argv[8]); prompt = sys.argv[9]
-chi = pipe.__call__.__defaults__ and None
 import inspect
 chi = inspect.signature(SanaVideoPipeline.__call__).parameters["complex_human_instruction"].default
 res = []
@@ -27,7 +26,7 @@ for it in range(iters + 1):
     t0 = time.perf_counter()
     pe, pm, ne, nm = pipe.encode_prompt(prompt, True, negative_prompt="", device="cpu", complex_human_instruction=chi)
     t1 = time.perf_counter()
-    lat = pipe(prompt_embeds=pe, prompt_attention_mask=pm, negative_prompt_embeds=ne, negative_prompt_attention_mask=nm,
+    lat = pipe(prompt=None, negative_prompt=None, prompt_embeds=pe, prompt_attention_mask=pm, negative_prompt_embeds=ne, negative_prompt_attention_mask=nm,
                height=H, width=W, frames=F, num_inference_steps=S, guidance_scale=cfg, use_resolution_binning=False,
                generator=torch.Generator("cpu").manual_seed(0), output_type="latent").frames
     t2 = time.perf_counter()
@@ -61,8 +60,9 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     r = subprocess.run([sys.executable, "-c", PEER, a.model, str(a.threads), str(a.width), str(a.height), str(a.frames),
-                        str(a.steps), str(a.iters), str(a.cfg), a.prompt], check=True, capture_output=True, text=True,
-                       env=env)
+                        str(a.steps), str(a.iters), str(a.cfg), a.prompt], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        sys.exit("diffusers run failed:\n" + r.stderr[-3000:])
     peer = json.loads(r.stdout.strip().splitlines()[-1])
     r = subprocess.run([os.path.join(a.build, "sv-bench"), "pipeline", "--model", a.model, "--threads", str(a.threads),
                         "--prompt", a.prompt, "--width", str(a.width), "--height", str(a.height), "--frames",
