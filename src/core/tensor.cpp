@@ -31,18 +31,16 @@ Shape contiguous_strides(const Shape& shape) {
   return st;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
-  SV_CHECK(dev == Device::CPU, "Tensor::empty on ", device_name(dev), " needs the device allocator");
+namespace {
+size_t checked_bytes(const Shape& shape, DType dtype) {
   const int64_t n = shape_numel(shape);
   const size_t esz = dtype_size(dtype);
   SV_CHECK(n == 0 || static_cast<uint64_t>(n) <= SIZE_MAX / esz, "tensor too large: ", shape_str(shape));
-  auto st = std::make_shared<Storage>();
-  st->bytes = static_cast<size_t>(n) * esz;
-  // 64-byte alignment keeps SIMD loads aligned; round size up as aligned_alloc requires.
-  const size_t alloc = ((st->bytes + 63) / 64) * 64;
-  st->data = alloc ? std::aligned_alloc(64, alloc) : nullptr;
-  SV_CHECK(alloc == 0 || st->data, "out of host memory allocating ", alloc, " bytes for ", shape_str(shape));
-  st->release = [](void* p) { std::free(p); };
+  return static_cast<size_t>(n) * esz;
+}
+}  // namespace
+
+Tensor Tensor::wrap(std::shared_ptr<Storage> st, const Shape& shape, DType dtype) {
   Tensor t;
   t.storage_ = std::move(st);
   t.shape_ = shape;
@@ -51,23 +49,27 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
   return t;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, const std::shared_ptr<Allocator>& alloc) {
-  const int64_t n = shape_numel(shape);
-  const size_t esz = dtype_size(dtype);
-  SV_CHECK(n == 0 || static_cast<uint64_t>(n) <= SIZE_MAX / esz, "tensor too large: ", shape_str(shape));
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
+  SV_CHECK(dev == Device::CPU, "Tensor::empty on ", device_name(dev), " needs the device allocator");
   auto st = std::make_shared<Storage>();
-  st->bytes = static_cast<size_t>(n) * esz;
+  st->bytes = checked_bytes(shape, dtype);
+  // 64-byte alignment keeps SIMD loads aligned; round size up as aligned_alloc requires.
+  const size_t alloc = ((st->bytes + 63) / 64) * 64;
+  st->data = alloc ? std::aligned_alloc(64, alloc) : nullptr;
+  SV_CHECK(alloc == 0 || st->data, "out of host memory allocating ", alloc, " bytes for ", shape_str(shape));
+  st->release = [](void* p) { std::free(p); };
+  return wrap(std::move(st), shape, dtype);
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, const std::shared_ptr<Allocator>& alloc) {
+  auto st = std::make_shared<Storage>();
+  st->bytes = checked_bytes(shape, dtype);
   st->data = st->bytes ? alloc->allocate(st->bytes) : nullptr;
   const size_t bytes = st->bytes;
   st->owner = alloc;  // the release lambda below relies on it outliving the block
   Allocator* a = alloc.get();
   st->release = [a, bytes](void* p) { a->deallocate(p, bytes); };
-  Tensor t;
-  t.storage_ = std::move(st);
-  t.shape_ = shape;
-  t.strides_ = contiguous_strides(shape);
-  t.dtype_ = dtype;
-  return t;
+  return wrap(std::move(st), shape, dtype);
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
@@ -79,15 +81,10 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
 Tensor Tensor::from_blob(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> owner, Device dev) {
   auto st = std::make_shared<Storage>();
   st->data = data;
-  st->bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  st->bytes = checked_bytes(shape, dtype);
   st->device = dev;
   st->owner = std::move(owner);
-  Tensor t;
-  t.storage_ = std::move(st);
-  t.shape_ = shape;
-  t.strides_ = contiguous_strides(shape);
-  t.dtype_ = dtype;
-  return t;
+  return wrap(std::move(st), shape, dtype);
 }
 
 Tensor Tensor::from_vector(const std::vector<float>& v, const Shape& shape) {

@@ -82,6 +82,7 @@ class Tensor {
   int64_t offset_ = 0;  // in elements
   DType dtype_ = DType::F32;
   int64_t wrap_dim(int64_t d, int64_t n) const;
+  static Tensor wrap(std::shared_ptr<Storage> st, const Shape& shape, DType dtype);
 };
 
 Shape contiguous_strides(const Shape& shape);
