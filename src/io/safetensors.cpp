@@ -1,5 +1,7 @@
 #include "io/safetensors.h"
 
+#include "io/json_config.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace sv::io {
@@ -140,15 +141,8 @@ TensorSource TensorSource::open(const std::string& path_in) {
   src.description_ = path;
   const std::string suffix = ".index.json";
   if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    std::ifstream in(path);
-    SV_CHECK(in, path, ": cannot open");
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const std::exception& e) {
-      SV_THROW(path, ": not valid JSON (", e.what(), ")");
-    }
-    SV_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), path,
+    const json j = JsonConfig::load(path).json();
+    SV_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), path,
              ": missing object field 'weight_map'");
     std::map<std::string, size_t> file_index;
     const fs::path dir = fs::path(path).parent_path();

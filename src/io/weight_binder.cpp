@@ -2,7 +2,7 @@
 
 namespace sv::io {
 
-Tensor WeightBinder::take(const std::string& name, const Shape& expected) {
+Tensor WeightBinder::bind(const std::string& name, const Shape& expected, bool keep_half) {
   SV_CHECK(src_.has(name), src_.description(), ": missing tensor '", name, "' (expected shape ", shape_str(expected), ")");
   const TensorInfo& info = src_.info(name);
   SV_CHECK(info.shape == expected, src_.file_of(name), ": tensor '", name, "' has shape ", shape_str(info.shape),
@@ -11,24 +11,13 @@ Tensor WeightBinder::take(const std::string& name, const Shape& expected) {
            dtype_name(info.dtype));
   SV_CHECK(used_.insert(name).second, src_.description(), ": tensor '", name, "' bound twice");
   Tensor t = src_.get(name);
-  return t.dtype() == compute_ ? t : t.to(compute_);
+  const bool stored_ok = keep_half && (t.dtype() == DType::BF16 || t.dtype() == DType::F16);
+  return t.dtype() == compute_ || stored_ok ? t : t.to(compute_);
 }
 
-Tensor WeightBinder::take_raw(const std::string& name, const Shape& expected) {
-  const DType saved = compute_;
-  if (src_.has(name)) {
-    const DType d = src_.info(name).dtype;
-    if (d == DType::F32 || d == DType::BF16 || d == DType::F16) compute_ = d;
-  }
-  try {
-    Tensor t = take(name, expected);
-    compute_ = saved;
-    return t;
-  } catch (...) {
-    compute_ = saved;
-    throw;
-  }
-}
+Tensor WeightBinder::take(const std::string& name, const Shape& expected) { return bind(name, expected, false); }
+
+Tensor WeightBinder::take_raw(const std::string& name, const Shape& expected) { return bind(name, expected, true); }
 
 void WeightBinder::finish() const {
   std::string unused;

@@ -24,6 +24,8 @@ class WeightBinder {
   void finish() const;
 
  private:
+  Tensor bind(const std::string& name, const Shape& expected, bool keep_half);
+
   const TensorSource& src_;
   DType compute_;
   std::set<std::string> used_;

@@ -5,11 +5,11 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "io/json_config.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
 
@@ -68,15 +68,8 @@ std::string string_pattern(const json& p, const std::string& path, const char* w
 }
 
 JsonBpeTokenizer::JsonBpeTokenizer(const std::string& path) : path_(path) {
-  std::ifstream in(path, std::ios::binary);
-  SV_CHECK(in, path, ": cannot open");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const std::exception& e) {
-    SV_THROW(path, ": not valid JSON (", e.what(), ")");
-  }
-  SV_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), path, ": no 'model' section");
+  const json j = io::JsonConfig::load(path).json();
+  SV_CHECK(j.contains("model") && j["model"].is_object(), path, ": no 'model' section");
   const json& m = j["model"];
   SV_CHECK(m.value("type", std::string()) == "BPE", path, ": model type '", m.value("type", std::string("?")),
            "' is not supported (BPE only)");
@@ -156,13 +149,7 @@ JsonBpeTokenizer::JsonBpeTokenizer(const std::string& path) : path_(path) {
   std::string bos = "<bos>", eos = "<eos>", pad = "<pad>", unk = "<unk>";
   const std::filesystem::path cfg = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
   if (std::filesystem::exists(cfg)) {
-    std::ifstream cin(cfg);
-    json c;
-    try {
-      c = json::parse(cin);
-    } catch (const std::exception& e) {
-      SV_THROW(cfg.string(), ": not valid JSON (", e.what(), ")");
-    }
+    const json c = io::JsonConfig::load(cfg.string()).json();
     auto name = [&](const char* key, std::string& dst) {
       if (c.contains(key) && c[key].is_string()) dst = c[key].get<std::string>();
       else if (c.contains(key) && c[key].is_object() && c[key].contains("content")) dst = c[key]["content"].get<std::string>();
