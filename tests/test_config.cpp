@@ -91,7 +91,7 @@ TEST(Config, WeightsThatDisagreeWithConfig) {
 TEST(Config, WrongInputsAreRejected) {
   auto model = sana_dit::SanaVideoTransformer::load(test::golden("sana_dit/p122_b2_mask"));
   Context ctx(Device::CPU, 1);
-  sana_dit::Inputs in{Tensor::zeros({1, 15, 1, 2, 2}), Tensor::zeros({1, 3, 20}), Tensor::zeros({1}), Tensor(), Tensor()};
+  sana_dit::Inputs in{Tensor::zeros({1, 15, 1, 2, 2}), Tensor::zeros({1, 3, 20}), Tensor::zeros({1}), Tensor(), Tensor(), {}};
   EXPECT_NE(err([&] { model->forward(ctx, in); }).find("in_channels"), std::string::npos);
   in.hidden_states = Tensor::zeros({1, 16, 1, 2});
   EXPECT_NE(err([&] { model->forward(ctx, in); }).find("[B, C, F, H, W]"), std::string::npos);

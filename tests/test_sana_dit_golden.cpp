@@ -51,7 +51,7 @@ TEST(SanaDit, TextMaskChangesOnlyPaddedSample) {
   const std::string dir = test::golden("sana_dit/p122_b2_mask");
   auto model = sana_dit::SanaVideoTransformer::load(dir);
   const io::TensorSource in = io::TensorSource::open(dir + "/inputs.safetensors");
-  sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), Tensor(), Tensor()};
+  sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), Tensor(), Tensor(), {}};
   Context ctx(Device::CPU, 2);
   const Tensor no_mask = model->forward(ctx, x);
   const Tensor ref = io::TensorSource::open(dir + "/expected.safetensors").get("sample");
@@ -84,7 +84,7 @@ TEST(SanaDit, Bf16CheckpointMatchesWidenedF32) {
   }
   const io::TensorSource in = io::TensorSource::open(src + "/inputs.safetensors");
   sana_dit::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"),
-                     in.get("encoder_attention_mask"), Tensor()};
+                     in.get("encoder_attention_mask"), Tensor(), {}};
   Context ctx(Device::CPU, 2);
   const Tensor a = sana_dit::SanaVideoTransformer::load((root / "bf16").string())->forward(ctx, x);
   const Tensor b = sana_dit::SanaVideoTransformer::load((root / "f32").string())->forward(ctx, x);

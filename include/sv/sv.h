@@ -42,14 +42,22 @@ typedef struct sv_model_params {
   int threads; /* 0 = all cores */
 } sv_model_params;
 
+/* One entry of a long video's prompt schedule: `prompt` from `start_seconds` on. */
+typedef struct sv_prompt_segment {
+  double start_seconds;
+  const char* prompt;
+} sv_prompt_segment;
+
 typedef struct sv_generate_params {
   const char* prompt;
   const char* image_path;      /* optional first frame (PNG/JPEG/...): image-to-video */
   const char* negative_prompt; /* "" by default, as diffusers */
-  int width, height, frames;   /* 0 = defaults (832 x 480, 81 frames) */
-  int fps;                     /* output file frame rate (default 16) */
-  int steps;                   /* default 50 */
-  float guidance_scale;        /* default 6; <= 1 disables classifier-free guidance */
+  /* 0 (or a negative guidance) = the model's defaults: its generation_defaults.json when it has one,
+   * else diffusers' 832 x 480, 81 frames, 50 steps, guidance 6, 16 fps. */
+  int width, height, frames;
+  int fps;                     /* output file frame rate */
+  int steps;
+  float guidance_scale;        /* <= 1 disables classifier-free guidance */
   uint64_t seed;
   const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc" */
   float shift;                 /* 0 = the scheduler's own */
@@ -60,16 +68,29 @@ typedef struct sv_generate_params {
   const char* output_latents_path; /* optional safetensors with the final latents */
   const char* initial_latents_path; /* optional safetensors 'latents' replacing the seeded noise */
   const char* prompt_embeds_path;   /* optional safetensors: prompt_embeds, prompt_attention_mask [, negative_*] */
+  /* Long video (LongSANA; use a LongLive checkpoint): block-wise generation with a constant-size state,
+   * each block decoded and appended to the output as soon as it is done. steps, guidance, sampler and
+   * the image/latents/embeds inputs do not apply. */
+  int long_video;                /* non-zero: block-wise generation of `frames` frames */
+  int block_frames;              /* latent frames per block; 0 = 10 (official) */
+  int window_blocks;             /* attention over the last K blocks; 0 = every earlier block */
+  int exact_timesteps;           /* non-zero: feed 889/727, not the reference's bf16-rounded 888/728 */
+  const sv_prompt_segment* prompt_schedule; /* optional, ascending from 0 s; replaces `prompt` */
+  int prompt_schedule_count;
   /* Called at every stage change and step; elapsed and eta in seconds (eta < 0 when unknown). */
   void (*progress)(const char* stage, int step, int total, double elapsed_s, double eta_s, void* user_data);
   int (*cancel)(void* user_data); /* non-zero stops at the next step or frame */
   void* user_data;
-  /* Filled on success: seconds per stage. */
+  /* Filled on success: seconds per stage, and the frame count and size actually generated. */
   double seconds_encode, seconds_denoise, seconds_decode;
+  int frames_written, width_used, height_used;
 } sv_generate_params;
 
 SV_API sv_model_params sv_model_default_params(void);
 SV_API sv_generate_params sv_generate_default_params(void);
+/* The model used when none is named: $SANA_VIDEO_MODEL, else the embedded toy model (installed under
+ * share/sana-video/, or in the source tree this build came from); NULL when none is found. */
+SV_API const char* sv_default_model_dir(void);
 /* dir: a diffusers SanaVideoPipeline folder (model_index.json, tokenizer/, text_encoder/, transformer/, vae/, scheduler/). */
 SV_API sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model** out, char* error,
                                size_t error_size);

@@ -132,7 +132,12 @@ class FfmpegWriter : public VideoWriter {
       st_->avg_frame_rate = c_->framerate;
       r = avio_open(&oc_->pb, tmp_.c_str(), AVIO_FLAG_WRITE);
       SV_CHECK(r >= 0, path, ": cannot write: ", av_err(r));
-      r = avformat_write_header(oc_, nullptr);
+      AVDictionary* mux_opts = nullptr;
+      const std::string mname = oc_->oformat->name;
+      if (o.fragmented && (mname == "mp4" || mname == "mov"))
+        av_dict_set(&mux_opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+      r = avformat_write_header(oc_, &mux_opts);
+      av_dict_free(&mux_opts);
       SV_CHECK(r >= 0, path, ": cannot write the header: ", av_err(r));
     }
     frame_ = av_frame_alloc();
@@ -175,6 +180,7 @@ class FfmpegWriter : public VideoWriter {
       frame_->pts = count_++;
       send(frame_);
     }
+    if (opt_.fragmented && oc_ && oc_->pb) avio_flush(oc_->pb);
   }
 
   void finish() override {
@@ -193,6 +199,7 @@ class FfmpegWriter : public VideoWriter {
   }
 
   int64_t frames_written() const override { return count_; }
+  const std::string& temp_path() const override { return tmp_; }
 
  private:
   std::string path_, tmp_;

@@ -18,6 +18,9 @@ class VideoWriter {
     int width = 0, height = 0;
     int fps = 16;
     int crf = 18;  // H.264 quality
+    // MP4/MOV: fragmented (moov first, a fragment per keyframe) and flushed after every write, so the
+    // growing temporary file plays while a long video is still being made.
+    bool fragmented = false;
   };
   // Chooses the format from the path's extension; unknown extensions, odd sizes for yuv420p or a
   // missing encoder are one-line errors.
@@ -28,6 +31,8 @@ class VideoWriter {
   virtual void write_frames(const Tensor& frames) = 0;
   virtual void finish() = 0;
   virtual int64_t frames_written() const = 0;
+  // Where frames go until finish() renames it to the requested path.
+  virtual const std::string& temp_path() const = 0;
 };
 
 // diffusers' postprocess for "pil"/"np": round(clamp(x * 0.5 + 0.5, 0, 1) * 255) as interleaved RGB.

@@ -33,13 +33,24 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x_in, const Tensor& w_i
   return SV_DISPATCH(x.device(), depthwise_conv3x3_glu, ctx, x, w, b);
 }
 
-Tensor temporal_conv3_residual(Context& ctx, const Tensor& x_in, const Tensor& w_in) {
+Tensor temporal_conv3_residual(Context& ctx, const Tensor& x_in, const Tensor& w_in, const Tensor& left_in,
+                               const std::vector<int64_t>& cut) {
   const char* op = "temporal_conv3_residual";
   Tensor x = detail::f32_input(x_in, op, "x"), w = detail::weight_input(w_in, op, "weight");
   SV_CHECK(x.dim() == 4, op, ": x must be [B, F, P, D], got ", shape_str(x.shape()));
   SV_CHECK(w.shape() == Shape({x.size(3), x.size(3), 3, 1}), op, ": weight ", shape_str(w.shape()), " for ", x.size(3),
            " channels");
-  return SV_DISPATCH(x.device(), temporal_conv3_residual, ctx, x, w);
+  Tensor left;
+  if (left_in.defined()) {
+    left = detail::f32_input(left_in, op, "left");
+    SV_CHECK(left.shape() == Shape({x.size(0), 1, x.size(2), x.size(3)}), op, ": left context must be [",
+             x.size(0), ", 1, ", x.size(2), ", ", x.size(3), "], got ", shape_str(left.shape()));
+    detail::same_device(x, left, op);
+  }
+  for (size_t i = 0; i < cut.size(); ++i)
+    SV_CHECK(cut[i] > 0 && cut[i] < x.size(1) && (i == 0 || cut[i] > cut[i - 1]), op, ": chunk cut ", cut[i],
+             " must be ascending inside (0, ", x.size(1), ")");
+  return SV_DISPATCH(x.device(), temporal_conv3_residual, ctx, x, w, left, cut);
 }
 
 }  // namespace sv::ops

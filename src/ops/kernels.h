@@ -16,6 +16,12 @@
   Tensor timestep_embedding(Context& ctx, const Tensor& t, int64_t dim, bool flip, float shift);             \
   Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos, \
                           const Tensor& sin, int64_t heads, float eps);                                      \
+  Tensor linear_attention_cached(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,             \
+                                 const Tensor& cos, const Tensor& sin, int64_t heads, const Tensor& vk_prev,  \
+                                 const Tensor& ksum_prev, Tensor* vk_cur, Tensor* ksum_cur, float eps);       \
+  Tensor linear_attention_chunked(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,            \
+                                  const Tensor& cos, const Tensor& sin, int64_t heads,                        \
+                                  const std::vector<int64_t>& chunk_starts, float eps);                       \
   Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act);                               \
   Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float scale);                        \
   Tensor rope_half(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t heads);       \
@@ -32,7 +38,8 @@
   Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma);                                \
   Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);                                            \
   Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);            \
-  Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w);
+  Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& left,          \
+                                 const std::vector<int64_t>& cut);
 
 namespace sv::cpu {
 SV_BACKEND_KERNELS

@@ -56,6 +56,18 @@ Tensor causal_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
 //   out[n] = sum_m v[m] (k_r[m] . q_r[n]) / (sum_m k[m] . q[n] + eps).
 Tensor linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos,
                         const Tensor& sin, int64_t heads, float eps = 1e-15f);
+// LongSANA's cached form: linear attention over one block of tokens (bidirectional inside the block) plus
+// the state of earlier blocks, vk_prev [B, H, C, C] = sum of v k_r^T and ksum_prev [B, H, C] = sum of
+// ReLU(k) (both undefined for the first block). cos/sin hold the block's absolute positions. When
+// vk_cur / ksum_cur are non-null they receive this block's own contribution (F32, same layouts).
+Tensor linear_attention_cached(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos,
+                               const Tensor& sin, int64_t heads, const Tensor& vk_prev, const Tensor& ksum_prev,
+                               Tensor* vk_cur, Tensor* ksum_cur, float eps = 1e-15f);
+// Chunk-causal linear attention over a whole sequence, without any state: a token of chunk c attends to
+// every token of chunks 0..c. chunk_starts: first token of each chunk, ascending, starting at 0.
+Tensor linear_attention_chunked(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos,
+                                const Tensor& sin, int64_t heads, const std::vector<int64_t>& chunk_starts,
+                                float eps = 1e-15f);
 
 // Softmax attention with an additive key bias: q [B, N, H*C], k, v [B, L, H*C], bias [B, L] or undefined.
 // Scale 1/sqrt(C).
@@ -84,6 +96,10 @@ Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);
 // where u = channels [0, C), g = channels [C, 2C). w [2C, 1, 3, 3], b [2C]. -> [B, H, W, C].
 Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);
 // x + Conv over frames (kernel 3, zero pad 1, no bias): x [B, F, P, D], w [D, D, 3, 1] (torch Conv2d layout).
-Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w);
+// Block-causal forms (LongSANA): `left` [B, 1, P, D] replaces the zero before frame 0 (the previous
+// block's cached frame); for every f in `cut`, frame f - 1 sees zero instead of frame f on its right
+// (chunk boundaries: no look into the next chunk).
+Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& left = Tensor(),
+                               const std::vector<int64_t>& cut = {});
 
 }  // namespace sv::ops

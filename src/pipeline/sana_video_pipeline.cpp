@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "io/image.h"
 #include "pipeline/binning.h"
+#include "pipeline/latents.h"
 
 #include <tuple>
 #include "ops/ops.h"
@@ -36,6 +37,9 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   const std::string sched =
       part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler", "UniPCMultistepScheduler"});
   pl->scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(sched + "/scheduler_config.json"));
+  const fs::path long_sched = fs::path(dir) / "longsana" / "scheduler" / "scheduler_config.json";
+  if (fs::exists(long_sched))
+    pl->long_scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(long_sched.string()));
   SV_CHECK(pl->transformer_->config().in_channels == pl->vae_->config().z_dim, dir, ": transformer in_channels ",
            pl->transformer_->config().in_channels, " != vae z_dim ", pl->vae_->config().z_dim);
   SV_CHECK(pl->transformer_->config().caption_channels == pl->text_encoder_->config().hidden_size, dir,
@@ -176,13 +180,8 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     const io::Image img = io::resize_lanczos(io::read_image(p.image_path), p.width, p.height);
     const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
     const Tensor moments = vae_->encode(ctx, video);
-    Tensor lat0 = moments.narrow(1, 0, vc.z_dim).contiguous();  // posterior mean [1, z, 1, h, w]
-    const int64_t S = lat0.numel() / vc.z_dim;
-    for (int64_t c = 0; c < vc.z_dim; ++c) {
-      const float inv = 1.0f / static_cast<float>(vc.latents_std[c]), mean = static_cast<float>(vc.latents_mean[c]);
-      float* q = lat0.f32() + c * S;
-      for (int64_t k = 0; k < S; ++k) q[k] = (q[k] - mean) * inv;
-    }
+    Tensor lat0 = moments.narrow(1, 0, vc.z_dim).clone();  // posterior mean [1, z, 1, h, w]
+    normalise_latents_(vc, lat0);
     latents = ops::cat(ctx, {lat0, latents.narrow(2, 1, latents.size(2) - 1)}, 2);
     const auto& ps = transformer_->config().patch_size;
     const int64_t Fp = shape[2] / ps[0], Hp = shape[3] / ps[1], Wp = shape[4] / ps[2];
@@ -240,13 +239,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   // 4. Decode: latents / (1 / std) + mean, then the VAE, frame chunk by frame chunk.
   if (cb.on_frames) {
     t0 = clock::now();
-    Tensor z = latents.clone();
-    const int64_t C = vc.z_dim, S = z.numel() / C;
-    for (int64_t c = 0; c < C; ++c) {
-      const float inv = 1.0f / static_cast<float>(vc.latents_std[c]), mean = static_cast<float>(vc.latents_mean[c]);
-      float* zp = z.f32() + c * S;  // batch 1: channel-major
-      for (int64_t k = 0; k < S; ++k) zp[k] = zp[k] / inv + mean;
-    }
+    const Tensor z = denormalise_latents(vc, latents);
     wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
     const int64_t T = z.size(2);
     if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));

@@ -62,6 +62,10 @@ class SanaVideoPipeline {
 
   const sana_dit::SanaVideoTransformer& transformer() const { return *transformer_; }
   const wan_vae::AutoencoderKLWan& vae() const { return *vae_; }
+  const text::Tokenizer& tokenizer() const { return *tokenizer_; }
+  const gemma2::Gemma2Model& text_encoder() const { return *text_encoder_; }
+  // A LongLive checkpoint's longsana/scheduler/scheduler_config.json; null when the folder has none.
+  const io::JsonConfig* long_scheduler_config() const { return long_scheduler_config_.get(); }
 
  private:
   std::string dir_;
@@ -70,6 +74,7 @@ class SanaVideoPipeline {
   std::unique_ptr<sana_dit::SanaVideoTransformer> transformer_;
   std::unique_ptr<wan_vae::AutoencoderKLWan> vae_;
   std::unique_ptr<io::JsonConfig> scheduler_config_;
+  std::unique_ptr<io::JsonConfig> long_scheduler_config_;
 };
 
 }  // namespace sv::pipeline

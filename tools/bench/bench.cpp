@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     if (mode == "dit") {
       dit = sv::sana_dit::SanaVideoTransformer::load(model);
       x = {in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), opt("encoder_attention_mask"),
-           sv::Tensor()};
+           sv::Tensor(), {}};
       run = [&] { dit->forward(ctx, x); };
     } else if (mode == "vae-decode") {
       vae = sv::wan_vae::AutoencoderKLWan::load(model);

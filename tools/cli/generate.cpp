@@ -1,4 +1,5 @@
-// `sana-video generate`: prompt in, video file out. Built only on the public C API (include/sv/sv.h).
+// `sana-video generate`: prompt in, video file out. Built on the public C API (include/sv/sv.h); only the
+// prompt-schedule parser is shared with the library.
 #include <signal.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/long_video.h"
 #include "sv/sv.h"
 
 namespace sv::cli {
@@ -18,18 +20,25 @@ void on_sigint(int) { g_interrupted = 1; }
 int cancel_cb(void*) { return g_interrupted ? 1 : 0; }
 
 void progress_cb(const char* stage, int step, int total, double elapsed, double eta, void*) {
-  if (eta >= 0)
+  if (total == 0)  // a message, not a counted stage
+    std::fprintf(stderr, "[info   ] %s\n", stage);
+  else if (eta >= 0)
     std::fprintf(stderr, "[%-7s] %3d/%-3d  %7.2fs elapsed  ETA %7.2fs\n", stage, step, total, elapsed, eta);
   else
     std::fprintf(stderr, "[%-7s] %3d/%-3d  %7.2fs elapsed\n", stage, step, total, elapsed);
 }
 
 const char* kHelp =
-    "usage: sana-video generate -m DIR -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
+    "usage: sana-video generate [-m DIR] -p PROMPT [-n NEGATIVE] [--image FIRST.png] [-W 832 -H 480 --frames 81 --fps 16]\n"
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
     "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)] [--resolution-binning]\n"
-    "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n";
+    "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n"
+    "  long video (LongSANA, a LongLive checkpoint): --long --seconds S (or --frames N) [--block-frames 10]\n"
+    "       [--window-blocks K (attend to the last K blocks; default all)] [--exact-timesteps]\n"
+    "       [--prompt-at SECONDS:PROMPT ...] [--prompt-schedule FILE (lines 'SECONDS PROMPT')]\n"
+    "  Without -m: $SANA_VIDEO_MODEL, else the embedded toy model (64x64, 17 frames; try\n"
+    "  -p \"a red circle moving left\"). Unset sizes, steps, cfg and fps come from the model.\n";
 
 bool parse_int(const char* s, long long* out) {
   char* end = nullptr;
@@ -54,14 +63,16 @@ int generate(const std::vector<std::string>& args) {
   std::string image, prompt_embeds;
   std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
   bool have_prompt = false;
+  std::vector<std::pair<double, std::string>> schedule;
+  double seconds = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
       std::fputs(kHelp, stdout);
       return 0;
     }
-    if (a == "--resolution-binning") {
-      gp.resolution_binning = 1;
+    if (a == "--resolution-binning" || a == "--long" || a == "--exact-timesteps") {
+      (a == "--long" ? gp.long_video : a == "--exact-timesteps" ? gp.exact_timesteps : gp.resolution_binning) = 1;
       continue;
     }
     if (i + 1 >= args.size()) {
@@ -84,26 +95,73 @@ int generate(const std::vector<std::string>& args) {
     else if (a == "--prompt-embeds") prompt_embeds = v, have_prompt = true;
     else if (a == "--sampler") sampler = v;
     else if (a == "--chi") chi = v;
-    else if (a == "-W" || a == "--width") { if (!parse_int(v, &n)) return bad("an integer"); gp.width = static_cast<int>(n); }
-    else if (a == "-H" || a == "--height") { if (!parse_int(v, &n)) return bad("an integer"); gp.height = static_cast<int>(n); }
-    else if (a == "--frames") { if (!parse_int(v, &n)) return bad("an integer"); gp.frames = static_cast<int>(n); }
-    else if (a == "--fps") { if (!parse_int(v, &n)) return bad("an integer"); gp.fps = static_cast<int>(n); }
-    else if (a == "--steps") { if (!parse_int(v, &n)) return bad("an integer"); gp.steps = static_cast<int>(n); }
+    else if (a == "-W" || a == "--width") { if (!parse_int(v, &n) || n <= 0 || n > 100000) return bad("a positive integer"); gp.width = static_cast<int>(n); }
+    else if (a == "-H" || a == "--height") { if (!parse_int(v, &n) || n <= 0 || n > 100000) return bad("a positive integer"); gp.height = static_cast<int>(n); }
+    else if (a == "--frames") { if (!parse_int(v, &n) || n <= 0 || n > 100000) return bad("a positive integer"); gp.frames = static_cast<int>(n); }
+    else if (a == "--fps") { if (!parse_int(v, &n) || n <= 0 || n > 100000) return bad("a positive integer"); gp.fps = static_cast<int>(n); }
+    else if (a == "--steps") {
+      if (!parse_int(v, &n)) return bad("an integer");
+      if (n < 1 || n > 1000) {
+        std::fprintf(stderr, "sana-video: error: generate: steps must be in [1, 1000], got %s\n", v);
+        return 2;
+      }
+      gp.steps = static_cast<int>(n);
+    }
     else if (a == "--seed") { if (!parse_int(v, &n) || n < 0) return bad("a non-negative integer"); gp.seed = static_cast<uint64_t>(n); }
     else if (a == "--motion-score") { if (!parse_int(v, &n)) return bad("an integer"); gp.motion_score = static_cast<int>(n); }
     else if (a == "--threads") { if (!parse_int(v, &n)) return bad("an integer"); mp.threads = static_cast<int>(n); }
-    else if (a == "--cfg") { if (!parse_float(v, &f)) return bad("a number"); gp.guidance_scale = static_cast<float>(f); }
+    else if (a == "--cfg") {
+      if (!parse_float(v, &f)) return bad("a number");
+      if (f < 0) {
+        std::fprintf(stderr, "sana-video: error: generate: guidance scale must not be negative, got %s\n", v);
+        return 2;
+      }
+      gp.guidance_scale = static_cast<float>(f);
+    }
     else if (a == "--shift") { if (!parse_float(v, &f)) return bad("a number"); gp.shift = static_cast<float>(f); }
     else if (a == "--image") image = v;
+    else if (a == "--seconds") { if (!parse_float(v, &f) || !(f > 0)) return bad("a positive number"); seconds = f; }
+    else if (a == "--block-frames") { if (!parse_int(v, &n) || n <= 0) return bad("a positive integer"); gp.block_frames = static_cast<int>(n); }
+    else if (a == "--window-blocks") { if (!parse_int(v, &n) || n < 0) return bad("a non-negative integer"); gp.window_blocks = static_cast<int>(n); }
+    else if (a == "--prompt-at" || a == "--prompt-schedule") {
+      try {
+        const auto segs = a == "--prompt-at" ? std::vector<pipeline::PromptSegment>{pipeline::parse_prompt_at(v)}
+                                             : pipeline::read_prompt_schedule(v);
+        for (const auto& sgm : segs) schedule.push_back({sgm.start_seconds, sgm.prompt});
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "sana-video: error: generate: %s\n", e.what());
+        return 2;
+      }
+      have_prompt = true;
+    }
     else {
       std::fprintf(stderr, "sana-video: error: generate: unknown option '%s' (see generate --help)\n", a.c_str());
       return 2;
     }
   }
-  if (model.empty() || !have_prompt || output.empty()) {
-    std::fprintf(stderr, "sana-video: error: generate: -m MODEL_DIR, -p PROMPT (or --prompt-embeds) and -o OUTPUT are required\n");
+  if (!have_prompt || output.empty()) {
+    std::fprintf(stderr, "sana-video: error: generate: -p PROMPT (or --prompt-embeds / --prompt-at) and -o OUTPUT are required\n");
     return 2;
   }
+  if (!gp.long_video && (seconds > 0 || !schedule.empty() || gp.block_frames || gp.window_blocks || gp.exact_timesteps)) {
+    std::fprintf(stderr, "sana-video: error: generate: --seconds, --prompt-at/--prompt-schedule, --block-frames, "
+                         "--window-blocks and --exact-timesteps need --long\n");
+    return 2;
+  }
+  if (model.empty()) {
+    const char* def = sv_default_model_dir();
+    if (!def) {
+      std::fprintf(stderr, "sana-video: error: generate: no -m MODEL_DIR given and no embedded model found "
+                           "(set SANA_VIDEO_MODEL or pass -m)\n");
+      return 2;
+    }
+    model = def;
+  }
+  if (!prompt.empty() && !schedule.empty()) schedule.insert(schedule.begin(), {0.0, prompt});
+  std::vector<sv_prompt_segment> segs;
+  for (const auto& [t, text] : schedule) segs.push_back({t, text.c_str()});
+  gp.prompt_schedule = segs.empty() ? nullptr : segs.data();
+  gp.prompt_schedule_count = static_cast<int>(segs.size());
   gp.prompt = prompt.c_str();
   gp.negative_prompt = negative.c_str();
   gp.image_path = image.empty() ? nullptr : image.c_str();
@@ -130,14 +188,30 @@ int generate(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sana-video: error: %s\n", err);
     return 1;
   }
+  if (seconds > 0) {  // frames from the duration at the requested (or the model's) frame rate
+    if (gp.frames) {
+      std::fprintf(stderr, "sana-video: error: generate: give --seconds or --frames, not both\n");
+      sv_model_free(m);
+      return 2;
+    }
+    const int fps = gp.fps > 0 ? gp.fps : 16;
+    gp.fps = fps;
+    if (seconds * fps > 1e6) {
+      std::fprintf(stderr, "sana-video: error: generate: %.0f s at %d fps is too long\n", seconds, fps);
+      sv_model_free(m);
+      return 2;
+    }
+    gp.frames = static_cast<int>(seconds * fps + 0.5);
+  }
   st = sv_generate(m, &gp);
   if (st != SV_OK) {
     std::fprintf(stderr, "sana-video: error: %s\n", st == SV_ERROR_CANCELLED ? "interrupted; no output written" : sv_model_last_error(m));
     sv_model_free(m);
     return st == SV_ERROR_CANCELLED ? 130 : 1;
   }
-  std::fprintf(stderr, "done: %s  (encode %.2fs, denoise %.2fs, decode+write %.2fs)\n", output.c_str(), gp.seconds_encode,
-               gp.seconds_denoise, gp.seconds_decode);
+  std::fprintf(stderr, "done: %s  (%d frames of %dx%d; encode %.2fs, denoise %.2fs, decode+write %.2fs)\n",
+               output.c_str(), gp.frames_written, gp.width_used, gp.height_used, gp.seconds_encode, gp.seconds_denoise,
+               gp.seconds_decode);
   sv_model_free(m);
   return 0;
 }

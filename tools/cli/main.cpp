@@ -9,6 +9,7 @@
 
 namespace sv::cli {
 int run_transformer(const std::vector<std::string>& args);
+int run_transformer_blocks(const std::vector<std::string>& args);
 int compare(const std::vector<std::string>& args);
 int run_text_encoder(const std::vector<std::string>& args);
 int run_gemma2(const std::vector<std::string>& args);
@@ -21,12 +22,17 @@ namespace {
 const char* kUsage =
     "usage: sana-video <command> [options]\n"
     "commands:\n"
-    "  generate -m PIPELINE_DIR -p PROMPT [-n NEG] [-W 832 -H 480 --frames 81 --fps 16] [--steps 50 --cfg 6\n"
+    "  generate [-m PIPELINE_DIR] -p PROMPT [-n NEG] [-W 832 -H 480 --frames 81 --fps 16] [--steps 50 --cfg 6\n"
     "      --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N] -o OUT.mp4|.webp|.gif|DIR/\n"
-    "      text-to-video with a diffusers SanaVideoPipeline folder (see generate --help)\n"
+    "      text-to-video with a diffusers SanaVideoPipeline folder (default: the embedded toy model);\n"
+    "      --long --seconds S [--prompt-at T:PROMPT ...]: LongSANA block-wise long video (see generate --help)\n"
     "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
     "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"
     "      [, encoder_attention_mask, guidance]; OUT holds sample (float32)\n"
+    "  run transformer-blocks --model DIR --inputs IN.safetensors --output OUT.safetensors [--window-blocks K]\n"
+    "      LongSANA cached causal mode: IN holds hidden_states and context_latents [B, C, F, H, W], timestep [B],\n"
+    "      encoder_hidden_states [, encoder_attention_mask], block_starts [K] (int64, from 0); OUT holds sample:\n"
+    "      each block's output on hidden_states given the state written by earlier blocks' context_latents\n"
     "  run text-encoder --model PIPELINE_DIR --prompt TEXT [--negative TEXT] --output OUT.safetensors\n"
     "      [--chi diffusers|official|none] [--max-sequence-length 300]: SanaVideoPipeline.encode_prompt\n"
     "      (tokenizer/ + text_encoder/); OUT holds prompt_embeds, prompt_attention_mask [, negative_*]\n"
@@ -54,11 +60,12 @@ int main(int argc, char** argv) {
       SV_CHECK(args.size() >= 2, "run: name a component (transformer)");
       const std::vector<std::string> rest(args.begin() + 2, args.end());
       if (args[1] == "transformer") return sv::cli::run_transformer(rest);
+      if (args[1] == "transformer-blocks") return sv::cli::run_transformer_blocks(rest);
       if (args[1] == "text-encoder") return sv::cli::run_text_encoder(rest);
       if (args[1] == "gemma2") return sv::cli::run_gemma2(rest);
       if (args[1] == "vae-decode") return sv::cli::run_vae_decode(rest);
       if (args[1] == "vae-encode") return sv::cli::run_vae_encode(rest);
-      SV_THROW("run: unknown component '", args[1], "' (known: transformer, text-encoder, gemma2, vae-decode, vae-encode)");
+      SV_THROW("run: unknown component '", args[1], "' (known: transformer, transformer-blocks, text-encoder, gemma2, vae-decode, vae-encode)");
     }
     SV_THROW("unknown command '", args[0], "' (see sana-video --help)");
   } catch (const std::exception& e) {

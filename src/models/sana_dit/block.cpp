@@ -42,7 +42,8 @@ void Block::bind(const io::Scope& s, const Config& c) {
   conv_temp_w_ = ff.take_raw("conv_temp.weight", {D, D, 3, 1});
 }
 
-void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name) const {
+void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name,
+                    CausalLayer* causal) const {
   const int64_t B = x.size(0), N = x.size(1), D = dim_, T = in.tmod->size(1);
   // Modulation: table [6, D] + tmod [B, T, 6, D]; the six rows are shift/scale/gate for attn and mlp.
   const Tensor mod = ops::add(ctx, in.tmod->reshape({B, T, 6, D}), scale_shift_table_);  // [B, T, 6, D]
@@ -55,7 +56,18 @@ void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::s
     q = norm_q_(ctx, q);
     k = norm_k_(ctx, k);
   }
-  Tensor a = to_out_(ctx, ops::linear_attention(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_));
+  Tensor a;
+  if (causal) {
+    a = ops::linear_attention_cached(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, causal->vk, causal->ksum,
+                                     causal->vk_out, causal->ksum_out);
+  } else if (in.chunk_frames) {
+    std::vector<int64_t> starts;
+    for (int64_t f : *in.chunk_frames) starts.push_back(f * in.height * in.width);
+    a = ops::linear_attention_chunked(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, starts);
+  } else {
+    a = ops::linear_attention(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_);
+  }
+  a = to_out_(ctx, a);
   ctx.dump(name + ".attn1", a);
   ops::add_gated_(ctx, x, row(2), a);
 
@@ -75,7 +87,11 @@ void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::s
   f = f.reshape({B * in.frames, in.height, in.width, 2 * hidden_});
   f = ops::depthwise_conv3x3_glu(ctx, f, conv_depth_w_, conv_depth_b_);               // [B*F', H', W', Fh]
   f = conv_point_(ctx, f);                                                             // [B*F', H', W', D]
-  f = ops::temporal_conv3_residual(ctx, f.reshape({B, in.frames, in.height * in.width, D}), conv_temp_w_);
+  f = f.reshape({B, in.frames, in.height * in.width, D});
+  if (causal && causal->conv_out) *causal->conv_out = f.narrow(1, in.frames - 1, 1).clone();
+  std::vector<int64_t> cut;
+  if (in.chunk_frames) cut.assign(in.chunk_frames->begin() + 1, in.chunk_frames->end());
+  f = ops::temporal_conv3_residual(ctx, f, conv_temp_w_, causal ? causal->conv_frame : Tensor(), cut);
   f = f.reshape({B, N, D});
   ctx.dump(name + ".ff", f);
   ops::add_gated_(ctx, x, row(5), f);

@@ -2,6 +2,7 @@
 // self-attention with 3D RoPE, cross-attention to the caption, GLUMBTempConv feed-forward.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/context.h"
 #include "io/weight_binder.h"
@@ -18,13 +19,25 @@ struct BlockInputs {
   const Tensor* rope_cos;  // [N, C/2]
   const Tensor* rope_sin;
   int64_t frames, height, width;  // post-patch grid
+  // Chunk-causal full sequence (the stateless teacher form of LongSANA): first post-patch frame of each
+  // chunk; null for the bidirectional model.
+  const std::vector<int64_t>* chunk_frames = nullptr;
+};
+
+// LongSANA cached mode for one layer: the state read from earlier blocks and, when the pointers are
+// set, this block's own contribution written back.
+struct CausalLayer {
+  Tensor vk, ksum;    // summed state of earlier blocks, undefined for the first block
+  Tensor conv_frame;  // previous block's last FFN frame before the temporal conv, [B, 1, H'*W', D]
+  Tensor *vk_out = nullptr, *ksum_out = nullptr, *conv_out = nullptr;
 };
 
 class Block {
  public:
   void bind(const io::Scope& s, const Config& c);
-  // x [B, N, D] updated in place.
-  void forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name) const;
+  // x [B, N, D] updated in place. `causal` selects LongSANA's cached mode for this block of frames.
+  void forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::string& name,
+               CausalLayer* causal = nullptr) const;
 
  private:
   int64_t dim_ = 0, heads_ = 0, cross_heads_ = 0, hidden_ = 0;

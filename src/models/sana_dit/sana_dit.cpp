@@ -43,7 +43,17 @@ SanaVideoTransformer::SanaVideoTransformer(const Config& cfg, const io::TensorSo
   binder.finish();
 }
 
-Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
+struct SanaVideoTransformer::Prepared {
+  Tensor x, tmod, temb, y, bias, cos, sin;
+  int64_t B = 0, Fp = 0, Hp = 0, Wp = 0;
+  std::vector<int64_t> chunk_frames;
+  BlockInputs block_inputs() const {
+    return BlockInputs{&y, bias.defined() ? &bias : nullptr, &tmod, &cos, &sin, Fp, Hp, Wp,
+                       chunk_frames.empty() ? nullptr : &chunk_frames};
+  }
+};
+
+SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const {
   const Config& c = cfg_;
   const Tensor& hs = in.hidden_states;
   SV_CHECK(hs.defined() && hs.dim() == 5, "hidden_states must be [B, C, F, H, W], got ",
@@ -55,6 +65,7 @@ Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
   const int64_t Fp = hs.size(2) / p[0], Hp = hs.size(3) / p[1], Wp = hs.size(4) / p[2], N = Fp * Hp * Wp;
   SV_CHECK(B > 0 && Fp > 0 && Hp > 0 && Wp > 0, "hidden_states ", shape_str(hs.shape()), " is smaller than one ", p[0],
            "x", p[1], "x", p[2], " patch");
+  SV_CHECK(frame_offset % p[0] == 0, "block start frame ", frame_offset, " is not a multiple of the temporal patch ", p[0]);
   const Tensor& ehs = in.encoder_hidden_states;
   SV_CHECK(ehs.defined() && ehs.dim() == 3 && ehs.size(0) == B && ehs.size(2) == c.caption_channels,
            "encoder_hidden_states must be [B=", B, ", L, caption_channels=", c.caption_channels, "], got ",
@@ -67,12 +78,19 @@ Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
            B * N);
   const int64_t T = tn / B;
 
-  Tensor cos, sin;
-  rope3d_tables(c.attention_head_dim, c.rope_max_seq_len, Fp, Hp, Wp, &cos, &sin);
+  Prepared r;
+  r.B = B, r.Fp = Fp, r.Hp = Hp, r.Wp = Wp;
+  for (size_t i = 0; i < in.block_starts.size(); ++i) {
+    const int64_t f = in.block_starts[i];
+    SV_CHECK(f % p[0] == 0 && f / p[0] < Fp && (i == 0 ? f == 0 : f > in.block_starts[i - 1]), "block_starts must ",
+             "begin at 0 and ascend below ", Fp * p[0], " frames in multiples of ", p[0], "; got ", f, " at index ", i);
+    r.chunk_frames.push_back(f / p[0]);
+  }
+  rope3d_tables(c.attention_head_dim, c.rope_max_seq_len, Fp, Hp, Wp, &r.cos, &r.sin, frame_offset / p[0]);
 
   // 1. Patch embedding -> tokens [B, N, D].
-  Tensor x = ops::patch_embed(ctx, hs.to_f32(), patch_w_, patch_b_);
-  ctx.dump("patch_embedding", x);
+  r.x = ops::patch_embed(ctx, hs.to_f32(), patch_w_, patch_b_);
+  ctx.dump("patch_embedding", r.x);
 
   // 2. Timestep (AdaLayerNormSingle): temb [B*T, D], tmod [B*T, 6D].
   Tensor t = in.timestep.to_f32().reshape({tn});
@@ -86,38 +104,71 @@ Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
   Tensor tmod = t_mod_(ctx, ops::activation(ctx, temb, ops::Act::SiLU));
   ctx.dump("time_embed", tmod);
   ctx.dump("time_embed.embedded_timestep", temb);
-  tmod = tmod.reshape({B, T, 6 * c.inner_dim()});
-  temb = temb.reshape({B, T, c.inner_dim()});
+  r.tmod = tmod.reshape({B, T, 6 * c.inner_dim()});
+  r.temb = temb.reshape({B, T, c.inner_dim()});
 
   // 3. Caption projection + RMSNorm.
-  Tensor y = cap2_(ctx, cap1_(ctx, ehs.to_f32(), ops::Act::GeluTanh));
-  y = cap_norm_(ctx, y);
-  ctx.dump("caption_norm", y);
+  r.y = cap_norm_(ctx, cap2_(ctx, cap1_(ctx, ehs.to_f32(), ops::Act::GeluTanh)));
+  ctx.dump("caption_norm", r.y);
 
   // Text mask -> additive bias, as diffusers: (1 - mask) * -10000.
-  Tensor bias;
   if (in.encoder_attention_mask.defined()) {
     const Tensor& m = in.encoder_attention_mask;
     SV_CHECK(m.dim() == 2 && m.size(0) == B && m.size(1) == L, "encoder_attention_mask must be [B, L] = [", B, ", ", L,
              "], got ", shape_str(m.shape()));
     Tensor mf = m.to(DType::F32);
-    bias = Tensor::empty({B, L});
+    r.bias = Tensor::empty({B, L});
     const float* mp = mf.f32();
-    float* bp = bias.f32();
+    float* bp = r.bias.f32();
     for (int64_t i = 0; i < B * L; ++i) bp[i] = (1.0f - mp[i]) * -10000.0f;
   }
+  return r;
+}
 
-  // 4. Blocks.
-  const BlockInputs bi{&y, bias.defined() ? &bias : nullptr, &tmod, &cos, &sin, Fp, Hp, Wp};
-  for (size_t i = 0; i < blocks_.size(); ++i) blocks_[i].forward(ctx, x, bi, "transformer_blocks." + std::to_string(i));
-
-  // 5. Output norm: shift = table[0] + temb, scale = table[1] + temb (the un-projected embedding).
-  Tensor mod = ops::add(ctx, temb.reshape({B, T, 1, c.inner_dim()}), out_table_);  // [B, T, 2, D]
-  x = ops::layer_norm_modulate(ctx, x, Tensor(), Tensor(), mod.select(2, 0), mod.select(2, 1), 1e-6f);
+Tensor SanaVideoTransformer::head(Context& ctx, Prepared& r) const {
+  // Output norm: shift = table[0] + temb, scale = table[1] + temb (the un-projected embedding).
+  const int64_t D = cfg_.inner_dim();
+  Tensor mod = ops::add(ctx, r.temb.reshape({r.B, r.temb.size(1), 1, D}), out_table_);  // [B, T, 2, D]
+  Tensor x = ops::layer_norm_modulate(ctx, r.x, Tensor(), Tensor(), mod.select(2, 0), mod.select(2, 1), 1e-6f);
   ctx.dump("norm_out", x);
   x = proj_out_(ctx, x);
   ctx.dump("proj_out", x);
-  return ops::unpatchify(ctx, x, Fp, Hp, Wp, p[0], p[1], p[2]);
+  const auto& p = cfg_.patch_size;
+  return ops::unpatchify(ctx, x, r.Fp, r.Hp, r.Wp, p[0], p[1], p[2]);
+}
+
+Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
+  Prepared r = prepare(ctx, in, 0);
+  const BlockInputs bi = r.block_inputs();
+  for (size_t i = 0; i < blocks_.size(); ++i) blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i));
+  return head(ctx, r);
+}
+
+Tensor SanaVideoTransformer::forward_block(Context& ctx, const Inputs& in, int64_t frame_offset,
+                                           const CausalState& state) const {
+  SV_CHECK(in.block_starts.empty(), "forward_block takes one block; block_starts is for the chunk-causal forward");
+  Prepared r = prepare(ctx, in, frame_offset);
+  const BlockInputs bi = r.block_inputs();
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    CausalLayer cl{state.vk(i), state.ksum(i), state.conv(i)};
+    blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i), &cl);
+  }
+  return head(ctx, r);
+}
+
+BlockContribution SanaVideoTransformer::context_block(Context& ctx, const Inputs& in, int64_t frame_offset,
+                                                      const CausalState& state) const {
+  SV_CHECK(in.block_starts.empty(), "context_block takes one block; block_starts is for the chunk-causal forward");
+  Prepared r = prepare(ctx, in, frame_offset);
+  const BlockInputs bi = r.block_inputs();
+  BlockContribution out;
+  const size_t L = blocks_.size();
+  out.vk.resize(L), out.ksum.resize(L), out.conv.resize(L);
+  for (size_t i = 0; i < L; ++i) {
+    CausalLayer cl{state.vk(i), state.ksum(i), state.conv(i), &out.vk[i], &out.ksum[i], &out.conv[i]};
+    blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i), &cl);
+  }
+  return out;  // the output projection is not needed: only the state is kept
 }
 
 }  // namespace sv::sana_dit

@@ -8,6 +8,7 @@
 #include "core/context.h"
 #include "io/safetensors.h"
 #include "models/sana_dit/block.h"
+#include "models/sana_dit/causal_state.h"
 #include "models/sana_dit/config.h"
 #include "nn/linear.h"
 
@@ -19,6 +20,9 @@ struct Inputs {
   Tensor timestep;               // [B] or per token (B * F'*H'*W' values, e.g. [B, 1, F', H', W'])
   Tensor encoder_attention_mask;  // [B, L], 1 = keep; optional
   Tensor guidance;               // [B]; only for guidance_embeds configs
+  // Chunk-causal forward (LongSANA's stateless teacher form): first latent frame of each block,
+  // starting at 0. Empty: the bidirectional model.
+  std::vector<int64_t> block_starts;
 };
 
 class SanaVideoTransformer {
@@ -31,7 +35,18 @@ class SanaVideoTransformer {
   // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.
   Tensor forward(Context& ctx, const Inputs& in) const;
 
+  // LongSANA cached mode (same weights). `in.hidden_states` is one block of latent frames starting at
+  // absolute latent frame `frame_offset`; attention sees this block and, through `state`, the clean
+  // earlier blocks; the temporal conv sees the previous block's last frame and zero after this block.
+  Tensor forward_block(Context& ctx, const Inputs& in, int64_t frame_offset, const CausalState& state) const;
+  // The context pass: runs a clean block (timestep 0 in LongSANA) and returns what it adds to the state.
+  BlockContribution context_block(Context& ctx, const Inputs& in, int64_t frame_offset, const CausalState& state) const;
+
  private:
+  struct Prepared;
+  Prepared prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const;
+  Tensor head(Context& ctx, Prepared& p) const;
+
   Config cfg_;
   Tensor patch_w_, patch_b_;
   nn::Linear t_lin1_, t_lin2_, g_lin1_, g_lin2_, t_mod_;

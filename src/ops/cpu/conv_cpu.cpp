@@ -94,7 +94,8 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
   return y;
 }
 
-Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w) {
+Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& left,
+                               const std::vector<int64_t>& cut) {
   const int64_t B = x.size(0), F = x.size(1), P = x.size(2), D = x.size(3);
   // Split the [D_out, D_in, 3, 1] kernel into three dense [D_out, D_in] matrices, one per frame offset.
   std::vector<float> wk(static_cast<size_t>(3 * D * D));
@@ -108,14 +109,26 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w) {
   const float* xp = x.f32();
   float* yp = y.f32();
   std::memcpy(yp, xp, x.nbytes());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < 3; ++t) {
-      const int64_t off = t - 1;  // output frame f reads input frame f + off
-      const int64_t f0 = std::max<int64_t>(0, -off), f1 = std::min<int64_t>(F, F - off);
-      if (f1 <= f0) continue;
-      sgemm(false, true, (f1 - f0) * P, D, D, 1.0f, xp + ((b * F + f0 + off) * P) * D, D, wk.data() + t * D * D, D, 1.0f,
-            yp + ((b * F + f0) * P) * D, D);
+  // Frame ranges [f0, f1) of output frames whose right neighbour is visible: every frame but the
+  // last one of the sequence and of each chunk.
+  std::vector<int64_t> ends(cut.begin(), cut.end());
+  ends.push_back(F);
+  for (int64_t b = 0; b < B; ++b) {
+    auto tap = [&](int64_t t, int64_t f0, int64_t f1) {  // output frames [f0, f1) read frame f + t - 1
+      if (f1 > f0)
+        sgemm(false, true, (f1 - f0) * P, D, D, 1.0f, xp + ((b * F + f0 + t - 1) * P) * D, D, wk.data() + t * D * D, D,
+              1.0f, yp + ((b * F + f0) * P) * D, D);
+    };
+    tap(0, 1, F);
+    tap(1, 0, F);
+    int64_t start = 0;
+    for (int64_t e : ends) {
+      tap(2, start, e - 1);
+      start = e;
     }
+    if (left.defined())
+      sgemm(false, true, P, D, D, 1.0f, left.f32() + b * P * D, D, wk.data(), D, 1.0f, yp + (b * F * P) * D, D);
+  }
   return y;
 }
 

@@ -19,6 +19,10 @@ Tensor rms_norm(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
 Tensor timestep_embedding(Context&, const Tensor&, int64_t, bool, float) { no_cuda(); }
 Tensor linear_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
                         float) { no_cuda(); }
+Tensor linear_attention_cached(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               int64_t, const Tensor&, const Tensor&, Tensor*, Tensor*, float) { no_cuda(); }
+Tensor linear_attention_chunked(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                int64_t, const std::vector<int64_t>&, float) { no_cuda(); }
 Tensor mul_act(Context&, const Tensor&, const Tensor&, ops::Act) { no_cuda(); }
 Tensor embedding(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
 Tensor rope_half(Context&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
@@ -33,6 +37,8 @@ Tensor upsample_nearest2x(Context&, const Tensor&) { no_cuda(); }
 Tensor channel_rms_norm(Context&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor clamp(Context&, const Tensor&, float, float) { no_cuda(); }
 Tensor depthwise_conv3x3_glu(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
-Tensor temporal_conv3_residual(Context&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor temporal_conv3_residual(Context&, const Tensor&, const Tensor&, const Tensor&, const std::vector<int64_t>&) {
+  no_cuda();
+}
 
 }  // namespace sv::cuda

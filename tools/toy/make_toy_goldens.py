@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Reference frames of the embedded toy model from diffusers' SanaVideoPipeline, for the engine parity
+test (tests/test_toy_model.cpp, PSNR >= 40 dB), and a preview picture of generated clips for the README.
+
+Run from the repository root after train_toy.py:  python tools/toy/make_toy_goldens.py
+Writes tests/golden/toy/{cases.json, <case>.safetensors} and docs/toy_samples.png.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from diffusers import SanaVideoPipeline
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(__file__))
+from toy_data import analyse, matches  # noqa: E402
+
+MODEL = "models/sana-video-toy"
+OUT = "tests/golden/toy"
+CASES = [
+    ("red_circle_left", "a red circle moving left", 0),
+    ("blue_triangle_up", "a blue triangle moving up", 7),
+    ("out_of_vocabulary", "A purple hexagon dancing at sunset, 4K!", 3),
+]
+PREVIEW = [("a red circle moving left", 0), ("a green square moving up", 1), ("a blue triangle moving right", 2),
+           ("a yellow circle moving down", 3)]
+
+
+def defaults():
+    with open(os.path.join(MODEL, "generation_defaults.json")) as f:
+        return json.load(f)
+
+
+def run(pipe, d, prompt, seed):
+    out = pipe(prompt=prompt, negative_prompt="", height=d["height"], width=d["width"], frames=d["frames"],
+               num_inference_steps=d["steps"], guidance_scale=d["guidance_scale"], use_resolution_binning=False,
+               generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames[0]
+    # diffusers' numpy -> PIL conversion: round(x * 255) as uint8
+    return (out * 255).round().clip(0, 255).astype(np.uint8)  # [F, H, W, 3]
+
+
+def main():
+    torch.set_grad_enabled(False)
+    torch.set_num_threads(2)
+    pipe = SanaVideoPipeline.from_pretrained(MODEL)
+    d = defaults()
+    os.makedirs(OUT, exist_ok=True)
+    meta = {}
+    for name, prompt, seed in CASES:
+        frames = run(pipe, d, prompt, seed)
+        save_file({"frames": torch.from_numpy(frames).contiguous()}, os.path.join(OUT, name + ".safetensors"))
+        meta[name] = dict(prompt=prompt, seed=seed, **d)
+        print(name, frames.shape, analyse(frames))
+    with open(os.path.join(OUT, "cases.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+        f.write("\n")
+
+    from PIL import Image
+    rows = []
+    for prompt, seed in PREVIEW:
+        frames = run(pipe, d, prompt, seed)
+        words = prompt.split()
+        print(prompt, analyse(frames), matches(words[1], words[-1], *analyse(frames)))
+        rows.append(np.concatenate(list(frames[::4]), axis=1))  # frames 0, 4, 8, 12, 16
+    grid = np.concatenate(rows, axis=0)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save("docs/toy_samples.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Train the embedded toy SANA-Video: moving coloured shapes, prompt in, video out.
+
+The whole recipe (data, tokenizer, text encoder, VAE, transformer) is made here from a fixed seed and is
+saved as a diffusers SanaVideoPipeline folder that both diffusers and sana-video load:
+
+1. Data: clips of 17 frames of 64x64 with one shape (circle, square, triangle) of one colour (red, green,
+   blue, yellow) moving left/right/up/down over a plain dark background, captioned
+   "a {colour} {shape} moving {direction}".
+2. Tokenizer: a Gemma-shaped SentencePiece BPE (byte fallback, so any prompt tokenises) trained on the
+   captions and the pipeline's complex human instruction, converted to transformers' GemmaTokenizer.
+3. Text encoder: a tiny Gemma2Model with random weights, frozen (a fixed random feature map of the
+   tokens; the transformer learns to read it). Soft-capping is off so eager and SDPA attention agree.
+4. VAE: a tiny AutoencoderKLWan (z_dim 8) trained for reconstruction (L1 + MSE + a small KL).
+5. Transformer: a tiny SanaVideoTransformer3DModel trained with the flow-matching objective
+   (v = noise - x0) on the normalised VAE latents, conditioned on SanaVideoPipeline.encode_prompt's
+   embeddings of the caption (10% of samples get the negative-prompt embedding so CFG works); EMA weights.
+
+Run from the repository root:  python tools/toy/train_toy.py [--out models/sana-video-toy] [--threads 2]
+About 50 minutes on two cores. Needs tools/reference/requirements.txt.
+"""
+import argparse
+import copy
+import inspect
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from toy_data import (BACKGROUND, COLOURS, DIRECTIONS, SHAPES, FRAMES, SIZE, analyse, caption,  # noqa: E402
+                      render_clip, sample_params)
+
+SEED = 1234
+Z_DIM = 8
+VAE_STEPS, VAE_BATCH, VAE_FRAMES = 900, 4, 5
+DIT_STEPS, DIT_BATCH = 3000, 32
+CLIPS_PER_COMBO = 40
+FLOW_SHIFT = 3.0
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------- tokenizer
+def train_tokenizer(tmp, chi_lines):
+    import sentencepiece as spm
+    from tokenizers import processors
+    from transformers import GemmaTokenizer
+    from transformers.convert_slow_tokenizer import SentencePieceExtractor
+    corpus = os.path.join(tmp, "corpus.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
+        for _ in range(20):
+            for c in COLOURS:
+                for s in SHAPES:
+                    for d in DIRECTIONS:
+                        f.write(caption(c, s, d) + "\n")
+            for line in chi_lines:
+                f.write(line + "\n")
+    prefix = os.path.join(tmp, "sp")
+    spm.SentencePieceTrainer.train(
+        input=corpus, model_prefix=prefix, vocab_size=512, model_type="bpe", byte_fallback=True,
+        pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
+        unk_piece="<unk>", add_dummy_prefix=False, remove_extra_whitespaces=False,
+        normalization_rule_name="identity", character_coverage=1.0, split_by_whitespace=True,
+        allow_whitespace_only_pieces=True, hard_vocab_limit=False, minloglevel=2, num_threads=1,
+        seed_sentencepiece_size=10000)
+    kw = SentencePieceExtractor(prefix + ".model").extract(None)
+    tok = GemmaTokenizer(vocab=kw["vocab"], merges=kw["merges"])
+    tok._tokenizer.post_processor = processors.TemplateProcessing(
+        single="<bos> $A", pair="<bos> $A <bos> $B", special_tokens=[("<bos>", 2)])
+    sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+    for text in ("a red circle moving left", "a purple hexagon dancing", "\n".join(chi_lines[:3])):
+        assert tok(text).input_ids == [2] + sp.encode(text), text
+    return tok
+
+
+# ---------------------------------------------------------------------------------------------- data
+def make_dataset(rng):
+    clips, labels = [], []
+    for ci, c in enumerate(COLOURS):
+        for si, s in enumerate(SHAPES):
+            for di, d in enumerate(DIRECTIONS):
+                for _ in range(CLIPS_PER_COMBO):
+                    clips.append(render_clip(c, s, d, **sample_params(rng, d)))
+                    labels.append((ci, si, di))
+    return np.stack(clips), labels  # uint8 [N, F, H, W, 3]
+
+
+def to_tensor(clips_u8):
+    x = torch.from_numpy(clips_u8).float().div_(127.5).sub_(1.0)  # [N,F,H,W,3] in [-1,1]
+    return x.permute(0, 4, 1, 2, 3).contiguous()  # [N,3,F,H,W]
+
+
+# ---------------------------------------------------------------------------------------------- VAE
+def train_vae(clips, g):
+    from diffusers import AutoencoderKLWan
+    vae = AutoencoderKLWan(base_dim=8, z_dim=Z_DIM, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=VAE_STEPS, pct_start=0.05)
+    n = clips.shape[0]
+    for step in range(VAE_STEPS):
+        idx = torch.randint(0, n, (VAE_BATCH,), generator=g)
+        start = torch.randint(0, FRAMES - VAE_FRAMES + 1, (VAE_BATCH,), generator=g)
+        x = to_tensor(np.stack([clips[i, s:s + VAE_FRAMES] for i, s in zip(idx.tolist(), start.tolist())]))
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g)
+        y = vae.decode(z).sample
+        # The object covers ~5% of the frame; weight its pixels so colour and edges are learnt first.
+        bg = torch.tensor(BACKGROUND, dtype=x.dtype).div(127.5).sub(1.0).view(1, 3, 1, 1, 1)
+        wgt = 1.0 + 20.0 * ((x - bg).abs().sum(1, keepdim=True) > 0.3).to(x.dtype)
+        rec = ((y - x).abs() * wgt).mean() + ((y - x).pow(2) * wgt).mean()
+        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+        loss = rec + 1e-4 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == VAE_STEPS - 1:
+            psnr = -10 * math.log10(max(F.mse_loss(y, x).item() / 4.0, 1e-12))
+            log(f"vae {step:4d}/{VAE_STEPS} rec {rec.item():.4f} kl {kl.item():.3f} psnr {psnr:.1f} dB")
+    return vae.eval()
+
+
+@torch.no_grad()
+def check_vae(vae, clips, labels):
+    """Round trip of whole clips: PSNR, and whether the scene reader still sees colour and motion."""
+    idx = list(range(0, clips.shape[0], max(1, clips.shape[0] // 16)))[:16]
+    x = to_tensor(clips[idx])
+    y = vae.decode(vae.encode(x).latent_dist.mean).sample
+    psnr = -10 * math.log10(max(F.mse_loss(y, x).item() / 4.0, 1e-12))
+    rec = ((y.clamp(-1, 1) + 1) * 127.5).round().permute(0, 2, 3, 4, 1).to(torch.uint8).numpy()
+    colours = list(COLOURS)
+    ok = sum(analyse(r)[0] == colours[labels[i][0]] for r, i in zip(rec, idx))
+    log(f"vae check: round-trip PSNR {psnr:.1f} dB on {len(idx)} clips, colour read back on {ok}/{len(idx)}")
+
+
+@torch.no_grad()
+def encode_latents(vae, clips):
+    mus = []
+    for i in range(0, clips.shape[0], 8):
+        mus.append(vae.encode(to_tensor(clips[i:i + 8])).latent_dist.mean)
+    mu = torch.cat(mus)  # [N, Z, 5, 8, 8]
+    mean = mu.mean(dim=(0, 2, 3, 4))
+    std = mu.std(dim=(0, 2, 3, 4))
+    return mu, mean, std
+
+
+# ---------------------------------------------------------------------------------------------- DiT
+def train_dit(tr, lat, cond, cond_mask, uncond, uncond_mask, labels, g):
+    ema = copy.deepcopy(tr).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(tr.parameters(), lr=7e-4, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=7e-4, total_steps=DIT_STEPS, pct_start=0.03)
+    combo = torch.tensor([ci * len(SHAPES) * len(DIRECTIONS) + si * len(DIRECTIONS) + di for ci, si, di in labels])
+    # Padded text positions are masked out (bias -10000 -> weight exactly 0), so training may cut the
+    # 300-token embedding to the longest valid prefix: same function, far cheaper cross-attention.
+    keep = int(max(cond_mask.sum(1).max(), uncond_mask.sum(1).max()))
+    assert bool((cond_mask[:, keep:] == 0).all()) and bool((uncond_mask[:, keep:] == 0).all())
+    cond, cond_mask, uncond, uncond_mask = cond[:, :keep], cond_mask[:, :keep], uncond[:, :keep], uncond_mask[:, :keep]
+    n = lat.shape[0]
+    avg = 0.0
+    for step in range(DIT_STEPS):
+        idx = torch.randint(0, n, (DIT_BATCH,), generator=g)
+        x0 = lat[idx]
+        e = cond[combo[idx]].clone()
+        m = cond_mask[combo[idx]].clone()
+        drop = torch.rand(DIT_BATCH, generator=g) < 0.1
+        e[drop] = uncond[0]
+        m[drop] = uncond_mask[0]
+        # Logit-normal times, shifted like the sampler's flow_shift so training sees the noise levels used.
+        u = torch.sigmoid(torch.randn(DIT_BATCH, generator=g))
+        sigma = FLOW_SHIFT * u / (1 + (FLOW_SHIFT - 1) * u)
+        noise = torch.randn(x0.shape, generator=g)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        v = tr(xt, encoder_hidden_states=e, timestep=sigma * 1000, encoder_attention_mask=m).sample
+        loss = F.mse_loss(v, noise - x0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tr.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        decay = min(0.999, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pt in zip(ema.parameters(), tr.parameters()):
+                pe.lerp_(pt, 1 - decay)
+        avg = loss.item() if step == 0 else 0.98 * avg + 0.02 * loss.item()
+        if step % 100 == 0 or step == DIT_STEPS - 1:
+            log(f"dit {step:4d}/{DIT_STEPS} loss {avg:.4f} lr {sched.get_last_lr()[0]:.2e}")
+    return ema
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="models/sana-video-toy")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="a few steps of each stage (smoke test)")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "sana-video-toy-work"),
+                    help="stage outputs (the trained VAE) for --resume")
+    ap.add_argument("--resume", action="store_true", help="reuse the VAE of an earlier run in --work")
+    args = ap.parse_args()
+    global VAE_STEPS, DIT_STEPS, CLIPS_PER_COMBO
+    if args.quick:
+        VAE_STEPS, DIT_STEPS, CLIPS_PER_COMBO = 3, 3, 2
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(SEED)
+    torch.use_deterministic_algorithms(True)
+    t0 = time.time()
+
+    from diffusers import (DPMSolverMultistepScheduler, SanaVideoPipeline, SanaVideoTransformer3DModel)
+    from transformers import Gemma2Config, Gemma2Model
+
+    chi = inspect.signature(SanaVideoPipeline.__call__).parameters["complex_human_instruction"].default
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = train_tokenizer(tmp, chi)
+    log(f"tokenizer: {len(tok)} pieces")
+
+    torch.manual_seed(SEED + 1)
+    te = Gemma2Model(Gemma2Config(
+        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, max_position_embeddings=4096, sliding_window=4096,
+        attn_logit_softcapping=None, final_logit_softcapping=None, query_pre_attn_scalar=16,
+        pad_token_id=0, eos_token_id=1, bos_token_id=2)).eval()
+    with torch.no_grad():  # unit-scale embeddings: Gemma's default init (std 0.02) leaves them near zero
+        te.embed_tokens.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(SEED + 2))
+
+    rng = np.random.default_rng(SEED)
+    clips, labels = make_dataset(rng)
+    log(f"data: {clips.shape[0]} clips of {FRAMES}x{SIZE}x{SIZE}")
+
+    g = torch.Generator().manual_seed(SEED + 3)
+    vae_dir = os.path.join(args.work, "vae")
+    if args.resume and os.path.exists(os.path.join(vae_dir, "config.json")):
+        from diffusers import AutoencoderKLWan
+        vae = AutoencoderKLWan.from_pretrained(vae_dir).eval()
+        log(f"vae: reused {vae_dir}")
+    else:
+        vae = train_vae(clips, g)
+        vae.save_pretrained(vae_dir)
+    check_vae(vae, clips, labels)
+    mu, mean, std = encode_latents(vae, clips)
+    vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
+    lat = (mu - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+    log(f"latents {tuple(lat.shape)}, mean {mean.abs().mean():.3f}, std {std.mean():.3f}")
+
+    torch.manual_seed(SEED + 4)
+    tr = SanaVideoTransformer3DModel(
+        in_channels=Z_DIM, out_channels=Z_DIM, num_attention_heads=4, attention_head_dim=32, num_layers=4,
+        num_cross_attention_heads=4, cross_attention_head_dim=32, cross_attention_dim=128,
+        caption_channels=te.config.hidden_size, mlp_ratio=2.5, patch_size=(1, 2, 2), sample_size=8)
+    sch = DPMSolverMultistepScheduler(flow_shift=FLOW_SHIFT, use_flow_sigmas=True, prediction_type="flow_prediction")
+    pipe = SanaVideoPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr, scheduler=sch)
+
+    captions = [caption(c, s, d) for c in COLOURS for s in SHAPES for d in DIRECTIONS]
+    with torch.no_grad():
+        cond, cond_mask, uncond, uncond_mask = pipe.encode_prompt(
+            captions, do_classifier_free_guidance=True, negative_prompt="", complex_human_instruction=chi)
+    uncond, uncond_mask = uncond[:1], uncond_mask[:1]
+    log(f"text embeddings {tuple(cond.shape)}, valid tokens {int(cond_mask.sum(1).max())}")
+
+    g = torch.Generator().manual_seed(SEED + 5)
+    pipe.transformer = train_dit(tr.train(), lat, cond, cond_mask, uncond, uncond_mask, labels, g)
+    pipe.register_modules(transformer=pipe.transformer)
+
+    out = args.out
+    shutil.rmtree(out, ignore_errors=True)
+    pipe.save_pretrained(out)
+    with open(os.path.join(out, "generation_defaults.json"), "w") as f:
+        json.dump({"height": SIZE, "width": SIZE, "frames": FRAMES, "fps": 8, "steps": 20, "guidance_scale": 6.0},
+                  f, indent=1)
+        f.write("\n")
+    log(f"saved {out} in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
