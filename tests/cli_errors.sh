@@ -125,6 +125,7 @@ printf '0 a red circle\n# comment\n\nx not a time\n' > "$T/sched.txt"
 check_err long-bad-file "sched.txt:4" "$BIN" generate -m "$PL" --long -W 64 -H 32 --prompt-schedule "$T/sched.txt" -o "$T/o.mp4"
 [ ! -e "$T/o.mp4" ] && pass=$((pass+1)) || { echo "FAIL long errors left a file"; fail=$((fail+1)); }
 B2="$GOLD/long"
+SANA_VIDEO_MODEL="$T/none" check_err default-model "pipeline directory not found" "$BIN" generate -p x -o "$T/o.mp4"
 # The cached causal mode block by block == diffusers' transformer with the official chunk-causal
 # attention and temporal conv patched in (tools/reference/make_long_goldens.py).
 if "$BIN" run transformer-blocks --model "$M" --inputs "$B2/inputs.safetensors" --output "$T/tb.safetensors" &&

@@ -48,6 +48,15 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   const auto& vc = pl->vae_->config();
   SV_CHECK(static_cast<int64_t>(vc.latents_mean.size()) == vc.z_dim && static_cast<int64_t>(vc.latents_std.size()) == vc.z_dim,
            dir, "/vae/config.json: latents_mean and latents_std need z_dim = ", vc.z_dim, " entries");
+  // The pipeline sizes latents with the config's scale factors (as diffusers does); they must agree with
+  // the architecture or the decoder would hand back frames of another size.
+  int64_t spatial = 1, temporal = 1;
+  for (size_t i = 0; i + 1 < vc.dim_mult.size(); ++i) spatial *= 2;
+  for (bool t : vc.temperal_downsample) temporal *= t ? 2 : 1;
+  SV_CHECK(vc.scale_factor_spatial == spatial && vc.scale_factor_temporal == temporal, dir,
+           "/vae/config.json: scale_factor_spatial ", vc.scale_factor_spatial, " and scale_factor_temporal ",
+           vc.scale_factor_temporal, " do not match the architecture (", spatial, "x spatial, ", temporal,
+           "x temporal from dim_mult and temperal_downsample)");
   PromptEncoder check(*pl->tokenizer_, *pl->text_encoder_);  // tokenizer vs embedding table
   (void)check;
   return pl;

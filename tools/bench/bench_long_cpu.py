@@ -60,12 +60,19 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--blocks", default="2,4,8,16")
     ap.add_argument("--json")
+    ap.add_argument("--python", default=sys.executable, help="interpreter with torch + diffusers for the model")
+    ap.add_argument("--make-model", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.make_model:
+        make_pipeline(a.make_model)
+        return
     cli = os.path.join(a.build, "sana-video")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "model")
-        make_pipeline(model)
+        # Built in a child process: Linux carries a parent's peak RSS into a forked child's ru_maxrss,
+        # so this process must never load torch itself.
+        subprocess.run([a.python, __file__, "--make-model", model], check=True, stdout=subprocess.DEVNULL)
         for b in map(int, a.blocks.split(",")):
             r = run(cli, model, b, a.threads, os.path.join(tmp, f"long{b}.mp4"))
             r["s_per_block"] = r["wall_s"] / b

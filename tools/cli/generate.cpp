@@ -37,8 +37,8 @@ const char* kHelp =
     "  long video (LongSANA, a LongLive checkpoint): --long --seconds S (or --frames N) [--block-frames 10]\n"
     "       [--window-blocks K (attend to the last K blocks; default all)] [--exact-timesteps]\n"
     "       [--prompt-at SECONDS:PROMPT ...] [--prompt-schedule FILE (lines 'SECONDS PROMPT')]\n"
-    "  Without -m: $SANA_VIDEO_MODEL, else the embedded toy model (64x64, 17 frames; try\n"
-    "  -p \"a red circle moving left\"). Unset sizes, steps, cfg and fps come from the model.\n";
+    "  Without -m: $SANA_VIDEO_MODEL, else the embedded model (models/sana-video-toy) when present.\n"
+    "  Unset sizes, steps, cfg and fps come from the model (generation_defaults.json) or diffusers' defaults.\n";
 
 bool parse_int(const char* s, long long* out) {
   char* end = nullptr;

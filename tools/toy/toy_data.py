@@ -5,7 +5,7 @@ centroid moved) that tests/test_toy_model.cpp re-implements in C++ with the same
 """
 import numpy as np
 
-FRAMES, SIZE, SUPER = 17, 64, 4
+FRAMES, SIZE, SUPER = 17, 32, 4
 BACKGROUND = (26, 26, 30)
 COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (240, 215, 40)}
 SHAPES = ("circle", "square", "triangle")
@@ -18,8 +18,8 @@ def caption(colour, shape, direction):
 
 def sample_params(rng, direction):
     """Half-size r (px), speed (px/frame) and a start centre that keeps the whole path inside the frame."""
-    r = float(rng.uniform(7.0, 10.0))
-    speed = float(rng.uniform(1.4, 2.0))
+    r = float(rng.uniform(3.5, 5.0))
+    speed = float(rng.uniform(0.7, 1.0))
     travel = speed * (FRAMES - 1)
     dx, dy = DIRECTIONS[direction]
     lo, hi = r + 1.0, SIZE - 1.0 - r
@@ -69,7 +69,7 @@ def analyse(frames_u8):
     cents = []
     for i in (0, 1, 2, -3, -2, -1):
         ys, xs = np.nonzero(obj[i])
-        if len(xs) < 8:
+        if len(xs) < 4:
             return None, (0.0, 0.0)
         cents.append((xs.mean(), ys.mean()))
     c0 = np.mean(cents[:3], axis=0)
@@ -85,4 +85,4 @@ def matches(colour, direction, got_colour, shift):
     dx, dy = DIRECTIONS[direction]
     along = shift[0] * dx + shift[1] * dy
     across = abs(shift[0] * dy) + abs(shift[1] * dx)
-    return along >= 8.0 and along > 2.0 * across
+    return along >= SIZE / 8 and along > 2.0 * across

@@ -4,20 +4,22 @@
 The whole recipe (data, tokenizer, text encoder, VAE, transformer) is made here from a fixed seed and is
 saved as a diffusers SanaVideoPipeline folder that both diffusers and sana-video load:
 
-1. Data: clips of 17 frames of 64x64 with one shape (circle, square, triangle) of one colour (red, green,
+1. Data: clips of 17 frames of 32x32 with one shape (circle, square, triangle) of one colour (red, green,
    blue, yellow) moving left/right/up/down over a plain dark background, captioned
    "a {colour} {shape} moving {direction}".
 2. Tokenizer: a Gemma-shaped SentencePiece BPE (byte fallback, so any prompt tokenises) trained on the
    captions and the pipeline's complex human instruction, converted to transformers' GemmaTokenizer.
 3. Text encoder: a tiny Gemma2Model with random weights, frozen (a fixed random feature map of the
    tokens; the transformer learns to read it). Soft-capping is off so eager and SDPA attention agree.
-4. VAE: a tiny AutoencoderKLWan (z_dim 8) trained for reconstruction (L1 + MSE + a small KL).
+4. VAE: a tiny AutoencoderKLWan (z_dim 8, 4x spatial / 2x temporal compression) trained for
+   reconstruction as a deterministic autoencoder on the posterior mean (L1 + MSE, object pixels
+   weighted, unclamped decode, a small L2 on the latents).
 5. Transformer: a tiny SanaVideoTransformer3DModel trained with the flow-matching objective
    (v = noise - x0) on the normalised VAE latents, conditioned on SanaVideoPipeline.encode_prompt's
    embeddings of the caption (10% of samples get the negative-prompt embedding so CFG works); EMA weights.
 
 Run from the repository root:  python tools/toy/train_toy.py [--out models/sana-video-toy] [--threads 2]
-About 50 minutes on two cores. Needs tools/reference/requirements.txt.
+About an hour on two cores. Needs tools/reference/requirements.txt.
 """
 import argparse
 import copy
@@ -40,8 +42,8 @@ from toy_data import (BACKGROUND, COLOURS, DIRECTIONS, SHAPES, FRAMES, SIZE, ana
 
 SEED = 1234
 Z_DIM = 8
-VAE_STEPS, VAE_BATCH, VAE_FRAMES = 900, 4, 5
-DIT_STEPS, DIT_BATCH = 3000, 32
+VAE_STEPS, VAE_BATCH, VAE_FRAMES = 400, 4, FRAMES
+DIT_STEPS, DIT_BATCH = 1600, 24
 CLIPS_PER_COMBO = 40
 FLOW_SHIFT = 3.0
 
@@ -101,34 +103,53 @@ def to_tensor(clips_u8):
 
 
 # ---------------------------------------------------------------------------------------------- VAE
-def train_vae(clips, g):
+def decode_unclamped(vae, z):
+    """AutoencoderKLWan._decode without its final clamp to [-1, 1]: the clamp has no gradient, so pixels
+    the decoder overshoots (the dark background sits at -0.8) would never be pulled back."""
+    vae.clear_cache()
+    x = vae.post_quant_conv(z)
+    outs = []
+    for i in range(z.shape[2]):
+        vae._conv_idx = [0]
+        outs.append(vae.decoder(x[:, :, i:i + 1], feat_cache=vae._feat_map, feat_idx=vae._conv_idx, first_chunk=i == 0))
+    vae.clear_cache()
+    return torch.cat(outs, 2)
+
+
+def new_vae():
     from diffusers import AutoencoderKLWan
-    vae = AutoencoderKLWan(base_dim=8, z_dim=Z_DIM, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
-                           temperal_downsample=[False, True, True])
-    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=VAE_STEPS, pct_start=0.05)
+    # 4x spatial and 2x temporal compression: 17 x 32 x 32 -> 9 x 8 x 8 latents.
+    return AutoencoderKLWan(base_dim=16, z_dim=Z_DIM, dim_mult=[1, 2, 4], num_res_blocks=1,
+                            temperal_downsample=[False, True], scale_factor_temporal=2, scale_factor_spatial=4)
+
+
+def train_vae(vae, clips, g, steps, lr):
+    """A deterministic autoencoder on the posterior mean (the pipeline only ever uses the mean; sampling
+    with the initial unit std drowns the signal and the decoder learns to ignore z), decoded without the
+    clamp, with a small penalty keeping the latents near unit scale."""
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
     n = clips.shape[0]
-    for step in range(VAE_STEPS):
+    for step in range(steps):
         idx = torch.randint(0, n, (VAE_BATCH,), generator=g)
-        start = torch.randint(0, FRAMES - VAE_FRAMES + 1, (VAE_BATCH,), generator=g)
+        start = torch.zeros(VAE_BATCH, dtype=torch.int64)  # whole clips: the causal cache sees what it will see
         x = to_tensor(np.stack([clips[i, s:s + VAE_FRAMES] for i, s in zip(idx.tolist(), start.tolist())]))
-        post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g)
-        y = vae.decode(z).sample
+        z = vae.encode(x).latent_dist.mean
+        y = decode_unclamped(vae, z)
         # The object covers ~5% of the frame; weight its pixels so colour and edges are learnt first.
         bg = torch.tensor(BACKGROUND, dtype=x.dtype).div(127.5).sub(1.0).view(1, 3, 1, 1, 1)
-        wgt = 1.0 + 20.0 * ((x - bg).abs().sum(1, keepdim=True) > 0.3).to(x.dtype)
+        wgt = 1.0 + 5.0 * ((x - bg).abs().sum(1, keepdim=True) > 0.3).to(x.dtype)
         rec = ((y - x).abs() * wgt).mean() + ((y - x).pow(2) * wgt).mean()
-        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
-        loss = rec + 1e-4 * kl
+        kl = z.pow(2).mean()
+        loss = rec + 1e-3 * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
         sched.step()
-        if step % 50 == 0 or step == VAE_STEPS - 1:
-            psnr = -10 * math.log10(max(F.mse_loss(y, x).item() / 4.0, 1e-12))
-            log(f"vae {step:4d}/{VAE_STEPS} rec {rec.item():.4f} kl {kl.item():.3f} psnr {psnr:.1f} dB")
+        if step % 50 == 0 or step == steps - 1:
+            psnr = -10 * math.log10(max(F.mse_loss(y.clamp(-1, 1), x).item() / 4.0, 1e-12))
+            log(f"vae {step:4d}/{steps} rec {rec.item():.4f} |z|^2 {kl.item():.3f} psnr {psnr:.1f} dB")
     return vae.eval()
 
 
@@ -150,7 +171,7 @@ def encode_latents(vae, clips):
     mus = []
     for i in range(0, clips.shape[0], 8):
         mus.append(vae.encode(to_tensor(clips[i:i + 8])).latent_dist.mean)
-    mu = torch.cat(mus)  # [N, Z, 5, 8, 8]
+    mu = torch.cat(mus)  # [N, Z, 9, 8, 8]
     mean = mu.mean(dim=(0, 2, 3, 4))
     std = mu.std(dim=(0, 2, 3, 4))
     return mu, mean, std
@@ -161,8 +182,8 @@ def train_dit(tr, lat, cond, cond_mask, uncond, uncond_mask, labels, g):
     ema = copy.deepcopy(tr).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(tr.parameters(), lr=7e-4, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=7e-4, total_steps=DIT_STEPS, pct_start=0.03)
+    opt = torch.optim.AdamW(tr.parameters(), lr=1e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=DIT_STEPS, pct_start=0.03)
     combo = torch.tensor([ci * len(SHAPES) * len(DIRECTIONS) + si * len(DIRECTIONS) + di for ci, si, di in labels])
     # Padded text positions are masked out (bias -10000 -> weight exactly 0), so training may cut the
     # 300-token embedding to the longest valid prefix: same function, far cheaper cross-attention.
@@ -247,7 +268,7 @@ def main():
         vae = AutoencoderKLWan.from_pretrained(vae_dir).eval()
         log(f"vae: reused {vae_dir}")
     else:
-        vae = train_vae(clips, g)
+        vae = train_vae(new_vae(), clips, g, VAE_STEPS, 2e-3).eval()
         vae.save_pretrained(vae_dir)
     check_vae(vae, clips, labels)
     mu, mean, std = encode_latents(vae, clips)
