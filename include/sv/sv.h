@@ -55,6 +55,7 @@ typedef struct sv_generate_params {
   /* 0 (or a negative guidance) = the model's defaults: its generation_defaults.json when it has one,
    * else diffusers' 832 x 480, 81 frames, 50 steps, guidance 6, 16 fps. */
   int width, height, frames;
+  double seconds;              /* > 0: frames = round(seconds * fps) instead of `frames` */
   int fps;                     /* output file frame rate */
   int steps;
   float guidance_scale;        /* <= 1 disables classifier-free guidance */
@@ -77,7 +78,8 @@ typedef struct sv_generate_params {
   int exact_timesteps;           /* non-zero: feed 889/727, not the reference's bf16-rounded 888/728 */
   const sv_prompt_segment* prompt_schedule; /* optional, ascending from 0 s; replaces `prompt` */
   int prompt_schedule_count;
-  /* Called at every stage change and step; elapsed and eta in seconds (eta < 0 when unknown). */
+  /* Called at every stage change and step; elapsed and eta in seconds (eta < 0 when unknown). A call with
+   * total == 0 carries a message in `stage` (e.g. the file a long video is streaming to). */
   void (*progress)(const char* stage, int step, int total, double elapsed_s, double eta_s, void* user_data);
   int (*cancel)(void* user_data); /* non-zero stops at the next step or frame */
   void* user_data;

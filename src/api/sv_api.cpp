@@ -154,15 +154,21 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     p.prompt = gp->prompt ? gp->prompt : "";
     p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
     if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
+    SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
+             "width, height, frames, steps and fps must be positive (0 = the model's default)");
     const ModelDefaults& d = m->defaults;
     p.width = gp->width > 0 ? gp->width : d.width;
     p.height = gp->height > 0 ? gp->height : d.height;
-    p.frames = gp->frames > 0 ? gp->frames : d.frames;
     p.steps = gp->steps > 0 ? gp->steps : d.steps;
     p.guidance_scale = gp->guidance_scale >= 0 ? gp->guidance_scale : d.guidance_scale;
     const int fps = gp->fps > 0 ? gp->fps : d.fps;
-    SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
-             "width, height, frames, steps and fps must be positive (0 = the model's default)");
+    if (gp->seconds > 0) {  // the duration at the requested (or the model's) frame rate
+      SV_CHECK(gp->frames == 0, "give seconds or frames, not both");
+      SV_CHECK(gp->seconds * fps <= 1e6, gp->seconds, " s at ", fps, " fps is too long");
+      p.frames = static_cast<int>(gp->seconds * fps + 0.5);
+    } else {
+      p.frames = gp->frames > 0 ? gp->frames : d.frames;
+    }
     p.seed = gp->seed;
     p.sampler = gp->sampler ? gp->sampler : "";
     p.shift = gp->shift;

@@ -64,7 +64,6 @@ int generate(const std::vector<std::string>& args) {
   std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
   bool have_prompt = false;
   std::vector<std::pair<double, std::string>> schedule;
-  double seconds = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
@@ -120,7 +119,7 @@ int generate(const std::vector<std::string>& args) {
     }
     else if (a == "--shift") { if (!parse_float(v, &f)) return bad("a number"); gp.shift = static_cast<float>(f); }
     else if (a == "--image") image = v;
-    else if (a == "--seconds") { if (!parse_float(v, &f) || !(f > 0)) return bad("a positive number"); seconds = f; }
+    else if (a == "--seconds") { if (!parse_float(v, &f) || !(f > 0)) return bad("a positive number"); gp.seconds = f; }
     else if (a == "--block-frames") { if (!parse_int(v, &n) || n <= 0) return bad("a positive integer"); gp.block_frames = static_cast<int>(n); }
     else if (a == "--window-blocks") { if (!parse_int(v, &n) || n < 0) return bad("a non-negative integer"); gp.window_blocks = static_cast<int>(n); }
     else if (a == "--prompt-at" || a == "--prompt-schedule") {
@@ -143,7 +142,7 @@ int generate(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sana-video: error: generate: -p PROMPT (or --prompt-embeds / --prompt-at) and -o OUTPUT are required\n");
     return 2;
   }
-  if (!gp.long_video && (seconds > 0 || !schedule.empty() || gp.block_frames || gp.window_blocks || gp.exact_timesteps)) {
+  if (!gp.long_video && (gp.seconds > 0 || !schedule.empty() || gp.block_frames || gp.window_blocks || gp.exact_timesteps)) {
     std::fprintf(stderr, "sana-video: error: generate: --seconds, --prompt-at/--prompt-schedule, --block-frames, "
                          "--window-blocks and --exact-timesteps need --long\n");
     return 2;
@@ -187,21 +186,6 @@ int generate(const std::vector<std::string>& args) {
   if (st != SV_OK) {
     std::fprintf(stderr, "sana-video: error: %s\n", err);
     return 1;
-  }
-  if (seconds > 0) {  // frames from the duration at the requested (or the model's) frame rate
-    if (gp.frames) {
-      std::fprintf(stderr, "sana-video: error: generate: give --seconds or --frames, not both\n");
-      sv_model_free(m);
-      return 2;
-    }
-    const int fps = gp.fps > 0 ? gp.fps : 16;
-    gp.fps = fps;
-    if (seconds * fps > 1e6) {
-      std::fprintf(stderr, "sana-video: error: generate: %.0f s at %d fps is too long\n", seconds, fps);
-      sv_model_free(m);
-      return 2;
-    }
-    gp.frames = static_cast<int>(seconds * fps + 0.5);
   }
   st = sv_generate(m, &gp);
   if (st != SV_OK) {

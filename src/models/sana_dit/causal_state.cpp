@@ -75,8 +75,12 @@ const Tensor& CausalState::conv(size_t layer) const {
 size_t CausalState::bytes() const {
   size_t n = 0;
   for (const BlockContribution& b : recent_) n += b.bytes();
-  for (const auto* v : {&older_vk_, &older_ksum_, &vk_, &ksum_})
+  // The visible sums are the newest block's own tensors until a second contribution is added in.
+  const bool own_sums = !older_vk_.empty() || recent_.size() > 1;
+  for (const auto* v : {&older_vk_, &older_ksum_, &vk_, &ksum_}) {
+    if (!own_sums && (v == &vk_ || v == &ksum_)) continue;
     for (const Tensor& t : *v) n += t.defined() ? t.nbytes() : 0;
+  }
   return n;
 }
 

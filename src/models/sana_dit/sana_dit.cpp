@@ -144,15 +144,23 @@ Tensor SanaVideoTransformer::forward(Context& ctx, const Inputs& in) const {
   return head(ctx, r);
 }
 
+void SanaVideoTransformer::run_causal(Context& ctx, Prepared& r, const CausalState& state,
+                                      BlockContribution* write) const {
+  const BlockInputs bi = r.block_inputs();
+  const size_t L = blocks_.size();
+  if (write) write->vk.resize(L), write->ksum.resize(L), write->conv.resize(L);
+  for (size_t i = 0; i < L; ++i) {
+    CausalLayer cl{state.vk(i), state.ksum(i), state.conv(i)};
+    if (write) cl.vk_out = &write->vk[i], cl.ksum_out = &write->ksum[i], cl.conv_out = &write->conv[i];
+    blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i), &cl);
+  }
+}
+
 Tensor SanaVideoTransformer::forward_block(Context& ctx, const Inputs& in, int64_t frame_offset,
                                            const CausalState& state) const {
   SV_CHECK(in.block_starts.empty(), "forward_block takes one block; block_starts is for the chunk-causal forward");
   Prepared r = prepare(ctx, in, frame_offset);
-  const BlockInputs bi = r.block_inputs();
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    CausalLayer cl{state.vk(i), state.ksum(i), state.conv(i)};
-    blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i), &cl);
-  }
+  run_causal(ctx, r, state, nullptr);
   return head(ctx, r);
 }
 
@@ -160,14 +168,8 @@ BlockContribution SanaVideoTransformer::context_block(Context& ctx, const Inputs
                                                       const CausalState& state) const {
   SV_CHECK(in.block_starts.empty(), "context_block takes one block; block_starts is for the chunk-causal forward");
   Prepared r = prepare(ctx, in, frame_offset);
-  const BlockInputs bi = r.block_inputs();
   BlockContribution out;
-  const size_t L = blocks_.size();
-  out.vk.resize(L), out.ksum.resize(L), out.conv.resize(L);
-  for (size_t i = 0; i < L; ++i) {
-    CausalLayer cl{state.vk(i), state.ksum(i), state.conv(i), &out.vk[i], &out.ksum[i], &out.conv[i]};
-    blocks_[i].forward(ctx, r.x, bi, "transformer_blocks." + std::to_string(i), &cl);
-  }
+  run_causal(ctx, r, state, &out);
   return out;  // the output projection is not needed: only the state is kept
 }
 

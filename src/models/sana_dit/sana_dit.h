@@ -46,6 +46,8 @@ class SanaVideoTransformer {
   struct Prepared;
   Prepared prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const;
   Tensor head(Context& ctx, Prepared& p) const;
+  // The blocks in cached mode on `state`; with `write`, each layer's own contribution is recorded.
+  void run_causal(Context& ctx, Prepared& r, const CausalState& state, BlockContribution* write) const;
 
   Config cfg_;
   Tensor patch_w_, patch_b_;
