@@ -126,6 +126,17 @@ check_err long-bad-file "sched.txt:4" "$BIN" generate -m "$PL" --long -W 64 -H 3
 [ ! -e "$T/o.mp4" ] && pass=$((pass+1)) || { echo "FAIL long errors left a file"; fail=$((fail+1)); }
 B2="$GOLD/long"
 SANA_VIDEO_MODEL="$T/none" check_err default-model "pipeline directory not found" "$BIN" generate -p x -o "$T/o.mp4"
+# The README's main command: no -m -> the embedded toy model and its generation defaults (17 frames of
+# 32 x 32); a prompt far outside the toy vocabulary (byte-fallback pieces) must generate too.
+TOY="$(dirname "$0")/../models/sana-video-toy"
+for prompt in "a red circle moving left" "Ünïcödé 🎥 hexagon, 4K!!"; do
+  if env -u SANA_VIDEO_MODEL "$BIN" generate -p "$prompt" -o "$T/toy.mp4" 2>"$T/toy.log" &&
+     [ "$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,width,height -of csv=p=0 "$T/toy.mp4")" = "32,32,17" ] &&
+     grep -q "sana-video-toy" "$T/toy.log"; then
+    pass=$((pass+1)); else echo "FAIL default toy model ($prompt)"; cat "$T/toy.log"; fail=$((fail+1)); fi
+  rm -f "$T/toy.mp4"
+done
+[ -f "$TOY/model_index.json" ] || { echo "FAIL $TOY is missing"; fail=$((fail+1)); }
 # The cached causal mode block by block == diffusers' transformer with the official chunk-causal
 # attention and temporal conv patched in (tools/reference/make_long_goldens.py).
 if "$BIN" run transformer-blocks --model "$M" --inputs "$B2/inputs.safetensors" --output "$T/tb.safetensors" &&
