@@ -189,7 +189,7 @@ def train_vae(vae, clips, g, stages, check=None):
             if step % 50 == 0 or step == steps - 1:
                 psnr = -10 * math.log10(max(F.mse_loss(y.clamp(-1, 1), x).item() / 4.0, 1e-12))
                 log(f"vae stage {si} ({length} frames) {step:4d}/{steps} loss {loss.item():.4f} psnr {psnr:.1f} dB")
-        if check:
+        if check and si < len(stages) - 1:  # the caller checks the final VAE
             check(vae.eval())
             vae.train()
     return vae.eval()
