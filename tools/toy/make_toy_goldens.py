@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
 from toy_data import analyse, matches  # noqa: E402
+from train_toy import generate  # noqa: E402
 
 CASES = [
     ("red_circle_left", "a red circle moving left", 0),
@@ -33,11 +34,7 @@ def defaults(model):
 
 
 def run(pipe, d, prompt, seed):
-    out = pipe(prompt=prompt, negative_prompt="", height=d["height"], width=d["width"], frames=d["frames"],
-               num_inference_steps=d["steps"], guidance_scale=d["guidance_scale"], use_resolution_binning=False,
-               generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames[0]
-    # diffusers' numpy -> PIL conversion: round(x * 255) as uint8
-    return (out * 255).round().clip(0, 255).astype(np.uint8)  # [F, H, W, 3]
+    return generate(pipe, d, [prompt], seed)[0]  # [F, H, W, 3] uint8
 
 
 def main():

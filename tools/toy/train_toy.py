@@ -209,17 +209,22 @@ def check_vae(vae, clips, labels):
     return ok, len(idx)
 
 
+def generate(pipe, defaults, prompts, seed):
+    """diffusers' SanaVideoPipeline at the model's defaults -> uint8 [F, H, W, 3] per prompt, rounded as
+    diffusers' numpy -> PIL conversion does (round(x * 255))."""
+    out = pipe(prompt=prompts, negative_prompt="", height=defaults["height"], width=defaults["width"],
+               frames=defaults["frames"], num_inference_steps=defaults["steps"],
+               guidance_scale=defaults["guidance_scale"], use_resolution_binning=False,
+               generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames
+    return [(np.asarray(f) * 255).round().clip(0, 255).astype(np.uint8) for f in out]
+
+
 @torch.no_grad()
 def check_generation(pipe, defaults, seed):
     """The functional bar of tests/test_toy_model.cpp, in diffusers: one clip per caption."""
     prompts = [(c, s, d) for c in COLOURS for s in SHAPES for d in DIRECTIONS]
-    out = pipe(prompt=[caption(*p) for p in prompts], negative_prompt="", height=defaults["height"],
-               width=defaults["width"], frames=defaults["frames"], num_inference_steps=defaults["steps"],
-               guidance_scale=defaults["guidance_scale"], use_resolution_binning=False,
-               generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames
-    ok = 0
-    for (c, _, d), f in zip(prompts, out):
-        ok += matches(c, d, *analyse((np.asarray(f) * 255).round().clip(0, 255).astype(np.uint8)))
+    clips = generate(pipe, defaults, [caption(*p) for p in prompts], seed)
+    ok = sum(matches(c, d, *analyse(f)) for (c, _, d), f in zip(prompts, clips))
     log(f"generation check (seed {seed}): {ok}/{len(prompts)} clips show the asked colour moving the asked way")
 
 
