@@ -145,8 +145,9 @@ void normal_fill_16(float* d) {
       d[j] = radius * cs;
       d[j + 8] = radius * sn;
     } else {
+      // ATen's scalar normal_fill_16: theta = 2.0f * c10::pi<double> * u2 is evaluated in double.
       const float radius = std::sqrt(-2.0f * std::log(u1));
-      const float theta = two_pi * u2;
+      const float theta = static_cast<float>(2.0 * M_PI * static_cast<double>(u2));
       d[j] = radius * std::cos(theta);
       d[j + 8] = radius * std::sin(theta);
     }
