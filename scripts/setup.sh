@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs (only those missing), configures and builds.
-# Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build]
+# Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build] [--cuda ON|OFF]
+# The CUDA backend is built whenever nvcc is found (no GPU needed); the sanitizer build leaves it out
+# (ASan and the CUDA runtime do not mix), so one pass covers each variant.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BUILD="$ROOT/build"; SAN=OFF; DO_BUILD=1
+BUILD="$ROOT/build"; SAN=OFF; DO_BUILD=1; CUDA=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD="$2"; shift 2 ;;
     --sanitize) SAN=ON; shift ;;
     --no-build) DO_BUILD=0; shift ;;
+    --cuda) CUDA="$2"; shift 2 ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
-PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest"
+PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -24,6 +27,11 @@ if [ -n "$missing" ]; then
 fi
 
 if [ $DO_BUILD -eq 1 ]; then
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN >/dev/null
+  # nvcc ships in /usr/local/cuda on these machines; put it on PATH so the CUDA variant is found.
+  [ -x /usr/local/cuda/bin/nvcc ] && export PATH="/usr/local/cuda/bin:$PATH"
+  [ "$SAN" = ON ] && CUDA=OFF
+  CUDA_FLAG=""; [ -n "$CUDA" ] && CUDA_FLAG="-DSV_CUDA=$CUDA"
+  LAUNCH="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN $CUDA_FLAG $LAUNCH >/dev/null
   cmake --build "$BUILD" -j"$(nproc)"
 fi

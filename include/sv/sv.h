@@ -39,7 +39,9 @@ typedef enum sv_status {
 typedef struct sv_model sv_model;
 
 typedef struct sv_model_params {
-  int threads; /* 0 = all cores */
+  int threads;        /* 0 = all cores */
+  const char* device; /* "cpu", "cuda", "cuda:N"; NULL/"" = cuda when a GPU is present, else cpu */
+  const char* dtype;  /* compute dtype "fp32" or "bf16"; NULL/"" = bf16 on a GPU, fp32 on the CPU */
 } sv_model_params;
 
 /* One entry of a long video's prompt schedule: `prompt` from `start_seconds` on. */
@@ -99,6 +101,10 @@ SV_API sv_status sv_model_load(const char* dir, const sv_model_params* params, s
 SV_API void sv_model_free(sv_model* model);
 SV_API sv_status sv_generate(sv_model* model, sv_generate_params* params);
 SV_API const char* sv_model_last_error(const sv_model* model);
+/* Where the model runs, e.g. "cpu, fp32" or "NVIDIA H200 (cuda:0), bf16" (valid while the model lives). */
+SV_API const char* sv_model_device(const sv_model* model);
+/* CUDA devices usable by this process (0 without a GPU or driver, or in a build without CUDA). */
+SV_API int sv_cuda_device_count(void);
 SV_API const char* sv_status_name(sv_status status);
 
 #ifdef __cplusplus

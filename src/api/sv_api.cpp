@@ -28,6 +28,7 @@ struct sv_model {
   std::unique_ptr<sv::Context> ctx;
   ModelDefaults defaults;
   std::string last_error;
+  std::string device_desc;
 };
 
 namespace {
@@ -76,6 +77,8 @@ extern "C" {
 sv_model_params sv_model_default_params(void) {
   sv_model_params p;
   p.threads = 0;
+  p.device = nullptr;
+  p.dtype = nullptr;
   return p;
 }
 
@@ -110,8 +113,15 @@ sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model
   try {
     auto m = std::make_unique<sv_model>();
     const sv_model_params p = params ? *params : sv_model_default_params();
-    m->ctx = std::make_unique<sv::Context>(sv::Device::CPU, p.threads);
-    m->pipe = sv::pipeline::SanaVideoPipeline::load(dir);
+    sv::Device dev = sv::cuda_device_count() > 0 ? sv::Device::CUDA : sv::Device::CPU;
+    int index = 0;
+    if (p.device && *p.device) sv::parse_device(p.device, &dev, &index);
+    const sv::DType dt = p.dtype && *p.dtype ? sv::parse_compute_dtype(p.dtype)
+                                             : (dev == sv::Device::CUDA ? sv::DType::BF16 : sv::DType::F32);
+    m->ctx = std::make_unique<sv::Context>(dev, p.threads, index, dt);
+    m->device_desc = (dev == sv::Device::CPU ? std::string("cpu") : m->ctx->runtime()->name()) + ", " +
+                     (dt == sv::DType::BF16 ? "bf16" : "fp32");
+    m->pipe = sv::pipeline::SanaVideoPipeline::load(dir, m->ctx.get());
     m->defaults = read_defaults(dir);
     *out = m.release();
     return SV_OK;
@@ -127,6 +137,10 @@ sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model
 void sv_model_free(sv_model* m) { delete m; }
 
 const char* sv_model_last_error(const sv_model* m) { return m ? m->last_error.c_str() : "no model"; }
+
+const char* sv_model_device(const sv_model* m) { return m ? m->device_desc.c_str() : "no model"; }
+
+int sv_cuda_device_count(void) { return sv::cuda_device_count(); }
 
 const char* sv_default_model_dir(void) {
   namespace fs = std::filesystem;

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "core/device.h"
+
 namespace sv {
 
 class Allocator {
@@ -14,6 +16,7 @@ class Allocator {
   virtual ~Allocator() = default;
   virtual void* allocate(size_t bytes) = 0;  // 64-byte aligned; throws sv::Error when out of memory
   virtual void deallocate(void* p, size_t bytes) = 0;
+  virtual Device device() const { return Device::CPU; }
 };
 
 class CpuCachingAllocator : public Allocator {

@@ -9,8 +9,16 @@ namespace sv {
 
 extern "C" void openblas_set_num_threads(int);
 
-Context::Context(Device device, int threads)
-    : device_(device), allocator_(std::make_shared<CpuCachingAllocator>()) {
+Context::Context(Device device, int threads, int device_index, DType compute) : device_(device), compute_(compute) {
+  SV_CHECK(compute == DType::F32 || compute == DType::BF16, "compute dtype must be fp32 or bf16, got ",
+           dtype_name(compute));
+  SV_CHECK(device == Device::CUDA || compute == DType::F32, "the CPU computes in fp32 only (bf16 needs --device cuda)");
+  if (device == Device::CUDA) {
+    runtime_ = make_cuda_runtime(device_index);
+    allocator_ = runtime_->allocator();
+  } else {
+    allocator_ = std::make_shared<CpuCachingAllocator>();
+  }
   if (threads <= 0) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();
@@ -21,6 +29,41 @@ Context::Context(Device device, int threads)
   threads_ = threads > 0 ? threads : 1;
   // BLAS keeps its own pool; size it to the context so kernels and GEMMs agree.
   openblas_set_num_threads(threads_);
+}
+
+Tensor Context::to_device(const Tensor& t) const {
+  if (!t.defined()) return t;
+  if (device_ == Device::CPU) return t.to_host();
+  if (t.device() != Device::CPU) return t.contiguous();
+  const Tensor h = t.contiguous();
+  Tensor d = empty(h.shape(), h.dtype());
+  if (h.nbytes()) runtime_->upload(d.raw(), h.raw(), h.nbytes());
+  return d;
+}
+
+void parse_device(const std::string& s, Device* device, int* index) {
+  *index = 0;
+  if (s == "cpu") {
+    *device = Device::CPU;
+    return;
+  }
+  if (s == "cuda") {
+    *device = Device::CUDA;
+    return;
+  }
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() < 9 &&
+      s.find_first_not_of("0123456789", 5) == std::string::npos) {
+    *device = Device::CUDA;
+    *index = std::stoi(s.substr(5));
+    return;
+  }
+  SV_THROW("unknown device '", s, "' (cpu, cuda or cuda:N)");
+}
+
+DType parse_compute_dtype(const std::string& s) {
+  if (s == "fp32" || s == "float32") return DType::F32;
+  if (s == "bf16" || s == "bfloat16") return DType::BF16;
+  SV_THROW("unknown compute dtype '", s, "' (fp32 or bf16)");
 }
 
 }  // namespace sv

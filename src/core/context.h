@@ -1,23 +1,36 @@
-// Execution context passed explicitly to every op and forward: device, threads, and the
-// intermediate-dump hook used by parity tests and `--dump`. No global state lives elsewhere.
+// Execution context passed explicitly to every op and forward: device (with its stream, library
+// handles and caching allocator), compute precision, threads, and the intermediate-dump hook used by
+// parity tests and `--dump`. No global state lives elsewhere.
 #pragma once
 #include <functional>
 #include <string>
 
 #include "core/allocator.h"
 #include "core/device.h"
+#include "core/device_runtime.h"
 #include "core/tensor.h"
 
 namespace sv {
 
 class Context {
  public:
-  explicit Context(Device device = Device::CPU, int threads = 0);
+  // device_index selects cuda:N; compute is the GEMM input precision on the device (F32 or BF16;
+  // the CPU computes in F32). Creating a CUDA context without a usable GPU throws one clear line.
+  explicit Context(Device device = Device::CPU, int threads = 0, int device_index = 0, DType compute = DType::F32);
 
   Device device() const { return device_; }
-  // Activations come from the context's caching allocator.
+  DType compute_dtype() const { return compute_; }
+  // Activations come from the context's caching allocator, on the context's device.
   Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, allocator_); }
-  const std::shared_ptr<CpuCachingAllocator>& allocator() const { return allocator_; }
+  const std::shared_ptr<Allocator>& allocator() const { return allocator_; }
+  // The GPU behind a CUDA context (null on the CPU).
+  DeviceRuntime* runtime() const { return runtime_.get(); }
+  // A tensor on this context's device (uploaded from the host when needed; already-there tensors are
+  // returned as they are, made contiguous).
+  Tensor to_device(const Tensor& t) const;
+  void synchronize() const {
+    if (runtime_) runtime_->synchronize();
+  }
   int threads() const { return threads_; }
   // Threads worth waking for a loop of `work` element operations: small loops stay on one thread,
   // since a parallel region's wake-up and barrier cost more than the loop on a busy 2-core host.
@@ -34,8 +47,15 @@ class Context {
  private:
   Device device_;
   int threads_;
+  DType compute_;
   DumpFn dump_;
-  std::shared_ptr<CpuCachingAllocator> allocator_;
+  std::shared_ptr<DeviceRuntime> runtime_;
+  std::shared_ptr<Allocator> allocator_;
 };
+
+// "cpu", "cuda", "cuda:N" -> device and index; throws on anything else.
+void parse_device(const std::string& s, Device* device, int* index);
+// "fp32"/"float32", "bf16"/"bfloat16" -> F32 / BF16; throws on anything else.
+DType parse_compute_dtype(const std::string& s);
 
 }  // namespace sv

@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include "core/device_runtime.h"
+
 #include <cstdlib>
 #include <numeric>
 
@@ -66,7 +68,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, const std::shared_ptr<Allo
   st->bytes = checked_bytes(shape, dtype);
   st->data = st->bytes ? alloc->allocate(st->bytes) : nullptr;
   const size_t bytes = st->bytes;
-  st->owner = alloc;  // the release lambda below relies on it outliving the block
+  st->device = alloc->device();
+  st->allocator = alloc;  // the release lambda below relies on it outliving the block
   Allocator* a = alloc.get();
   st->release = [a, bytes](void* p) { a->deallocate(p, bytes); };
   return wrap(std::move(st), shape, dtype);
@@ -256,7 +259,12 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const { return to(dtype_); }
 
 Tensor Tensor::to(DType dst) const {
-  SV_CHECK(device() == Device::CPU, "Tensor::to(dtype) is a CPU operation");
+  if (device() != Device::CPU) {
+    SV_CHECK(storage_->allocator, "a device tensor without an allocator cannot be copied");
+    Tensor out = empty(shape_, dst, storage_->allocator);
+    if (numel()) device_copy_strided(*this, out);
+    return out;
+  }
   Tensor out = empty(shape_, dst);
   const char* sbase = static_cast<const char*>(storage_->data);
   void* obase = out.raw();
@@ -275,8 +283,26 @@ Tensor Tensor::to(DType dst) const {
   return out;
 }
 
+Tensor Tensor::to_host() const {
+  if (device() == Device::CPU) return contiguous();
+  const Tensor c = contiguous();
+  Tensor out = empty(shape_, dtype_);
+  if (c.nbytes()) device_memcpy(out.raw(), c.raw(), c.nbytes(), false, true);
+  return out;
+}
+
+Tensor Tensor::to_device(const std::shared_ptr<Allocator>& alloc) const {
+  SV_CHECK(alloc && alloc->device() != Device::CPU, "to_device needs a device allocator");
+  if (device() == alloc->device()) return contiguous();
+  SV_CHECK(device() == Device::CPU, "to_device: copies between two devices are not supported");
+  const Tensor c = contiguous();
+  Tensor out = empty(shape_, dtype_, alloc);
+  if (c.nbytes()) device_memcpy(out.raw(), c.raw(), c.nbytes(), true, false);
+  return out;
+}
+
 std::vector<float> Tensor::to_vector() const {
-  Tensor t = to(DType::F32);
+  Tensor t = to_host().to(DType::F32);
   const float* p = t.data<float>();
   return std::vector<float>(p, p + t.numel());
 }

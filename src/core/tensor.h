@@ -25,6 +25,7 @@ struct Storage {
   size_t bytes = 0;
   Device device = Device::CPU;
   std::shared_ptr<void> owner;
+  std::shared_ptr<Allocator> allocator;  // set for allocator-made storage: copies of a view reuse it
   std::function<void(void*)> release;  // frees `data` when we own it
   ~Storage() {
     if (release && data) release(data);
@@ -71,10 +72,16 @@ class Tensor {
   // Copies.
   Tensor contiguous() const;  // returns *this when already contiguous
   Tensor clone() const;
-  Tensor to(DType dtype) const;  // dtype conversion (CPU), always a new contiguous tensor
+  // dtype conversion, always a new contiguous tensor on the same device (device tensors: F32/BF16/F16,
+  // through the storage's allocator).
+  Tensor to(DType dtype) const;
   Tensor to_f32() const { return dtype_ == DType::F32 && is_contiguous() ? *this : to(DType::F32); }
 
-  std::vector<float> to_vector() const;  // any float/int dtype, row-major order
+  std::vector<float> to_vector() const;  // any float/int dtype, row-major order (device tensors are copied back)
+  // A contiguous host copy (the tensor itself when it already is one).
+  Tensor to_host() const;
+  // A contiguous copy on the device of `alloc` (a host tensor's bytes uploaded; dtype kept).
+  Tensor to_device(const std::shared_ptr<Allocator>& alloc) const;
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "core/context.h"
 #include "core/tensor.h"
 #include "io/safetensors.h"
 
@@ -11,23 +12,31 @@ namespace sv::io {
 
 class WeightBinder {
  public:
-  explicit WeightBinder(const TensorSource& src, DType compute = DType::F32) : src_(src), compute_(compute) {}
+  // `place`: the context whose device the weights live on (null or a CPU context: the host).
+  explicit WeightBinder(const TensorSource& src, const Context* place = nullptr) : src_(src), place_(place) {}
 
-  // The named tensor, checked against `expected`, in the compute dtype. F32 checkpoints are
-  // zero-copy views of the mapped file; BF16/F16 are converted once.
+  // The named tensor, checked against `expected`, as F32 on the placement's device. On the host F32
+  // checkpoints are zero-copy views of the mapped file; BF16/F16 are converted once.
   Tensor take(const std::string& name, const Shape& expected);
-  // Same checks, but F32/BF16/F16 stay in their stored dtype (zero-copy views of the mapped file):
-  // for large matrices that ops convert on the fly, so a bf16 checkpoint stays bf16 in memory.
+  // Same checks, for large matrices. On the host F32/BF16/F16 stay in their stored dtype (zero-copy
+  // views of the mapped file; CPU ops widen per call), so a bf16 checkpoint stays bf16 in memory. On a
+  // device they are uploaded once in the context's compute dtype (a bf16 checkpoint in a bf16 context
+  // goes up as stored; an fp32 context widens).
   Tensor take_raw(const std::string& name, const Shape& expected);
+  // The named tensor as host F32 (for parameters the model rewrites at load before place()).
+  Tensor take_host(const std::string& name, const Shape& expected);
+  // A host tensor moved to the placement's device.
+  Tensor place(const Tensor& host) const;
   bool has(const std::string& name) const { return src_.has(name); }
   // Throws when tensors were left unbound (listing the first few).
   void finish() const;
 
  private:
-  Tensor bind(const std::string& name, const Shape& expected, bool keep_half);
+  Tensor bind(const std::string& name, const Shape& expected, bool keep_half, bool host = false);
+  bool on_device() const { return place_ && place_->device() != Device::CPU; }
 
   const TensorSource& src_;
-  DType compute_;
+  const Context* place_;
   std::set<std::string> used_;
 };
 
@@ -39,6 +48,8 @@ class Scope {
   Scope sub(int64_t i) const { return sub(std::to_string(i)); }
   Tensor take(const std::string& name, const Shape& expected) const { return b_.take(join(name), expected); }
   Tensor take_raw(const std::string& name, const Shape& expected) const { return b_.take_raw(join(name), expected); }
+  Tensor take_host(const std::string& name, const Shape& expected) const { return b_.take_host(join(name), expected); }
+  Tensor place(const Tensor& host) const { return b_.place(host); }
   bool has(const std::string& name) const { return b_.has(join(name)); }
   std::string join(const std::string& name) const { return prefix_.empty() ? name : prefix_ + "." + name; }
 

@@ -17,7 +17,9 @@ Tensor embedding(Context& ctx, const Tensor& ids_in, const Tensor& table_in, flo
            "embedding: ids must be an integer [B, L] tensor");
   Tensor table = detail::weight_input(table_in, "embedding", "table");
   SV_CHECK(table.dim() == 2, "embedding: table must be [V, D]");
-  Tensor ids = ids_in.dtype() == DType::I64 ? ids_in.contiguous() : ids_in.to(DType::I64);
+  // Ids are checked on the host (a few hundred values); device kernels upload them.
+  Tensor ids = ids_in.to_host();
+  if (ids.dtype() != DType::I64) ids = ids.to(DType::I64);
   const int64_t* p = ids.data<int64_t>();
   for (int64_t i = 0; i < ids.numel(); ++i)
     SV_CHECK(p[i] >= 0 && p[i] < table.size(0), "embedding: token id ", p[i], " is outside the vocabulary of ",

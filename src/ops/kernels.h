@@ -39,7 +39,18 @@
   Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);                                            \
   Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);            \
   Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& left,          \
-                                 const std::vector<int64_t>& cut);
+                                 const std::vector<int64_t>& cut);                                          \
+  void copy_(Context& ctx, const Tensor& src, const Tensor& dst);                                             \
+  Tensor axpby(Context& ctx, float a, const Tensor& x, float b, const Tensor& y);                             \
+  Tensor dpm_2m_update(Context& ctx, const Tensor& x, const Tensor& m0, const Tensor& m1, float cx, float c0,  \
+                       float c1, float inv_r0);                                                              \
+  Tensor unipc_update(Context& ctx, const Tensor& x, const Tensor& m0, const Tensor& m1, const Tensor& mt,    \
+                      float c1, float c2, float c3, float rho0, float rho1, float rk);                        \
+  Tensor cfg_combine(Context& ctx, const Tensor& v, float scale);                                            \
+  void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, const std::vector<float>& inv,  \
+                       bool denormalise);                                                                    \
+  Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sigma);                               \
+  Tensor flow_renoise(Context& ctx, const Tensor& x0, const Tensor& noise, double sigma);
 
 namespace sv::cpu {
 SV_BACKEND_KERNELS

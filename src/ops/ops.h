@@ -102,4 +102,28 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
 Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& left = Tensor(),
                                const std::vector<int64_t>& cut = {});
 
+// Copies a view into another view of the same shape on one device (F32/BF16/F16 converted).
+void copy_(Context& ctx, const Tensor& src, const Tensor& dst);
+
+// Sampler arithmetic, elementwise in float32 unless stated, each with the exact expression order of
+// the reference scheduler so CPU results stay bit-identical to the loops they replace.
+// a * x - b * y (y undefined: a * x).
+Tensor axpby(Context& ctx, float a, const Tensor& x, float b, const Tensor& y);
+// DPM-Solver++ 2M midpoint/heun update: (cx * x - c0 * m0) - c1 * (inv_r0 * (m0 - m1)).
+Tensor dpm_2m_update(Context& ctx, const Tensor& x, const Tensor& m0, const Tensor& m1, float cx, float c0, float c1,
+                     float inv_r0);
+// UniPC (flow, predict-x0) corrector/predictor:
+//   (c1 * x - c2 * m0) - c3 * ([m1] rho0 * ((m1 - m0) / rk) + [mt] rho1 * (mt - m0)); m1, mt optional.
+Tensor unipc_update(Context& ctx, const Tensor& x, const Tensor& m0, const Tensor& m1, const Tensor& mt, float c1,
+                    float c2, float c3, float rho0, float rho1, float rk);
+// Classifier-free guidance on a stacked [uncond; cond] batch v [2B, ...] -> u + scale * (c - u), [B, ...].
+Tensor cfg_combine(Context& ctx, const Tensor& v, float scale);
+// Per-channel latent scaling in place on contiguous z [B, C, ...]: (z - mean) * inv, or with
+// `denormalise` z / inv + mean (diffusers' latents / (1 / std) + mean).
+void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, const std::vector<float>& inv,
+                     bool denormalise);
+// LongLive's float64 steps: x0 = x - sigma * v, and the re-noise (1 - sigma) * x0 + sigma * noise.
+Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sigma);
+Tensor flow_renoise(Context& ctx, const Tensor& x0, const Tensor& noise, double sigma);
+
 }  // namespace sv::ops

@@ -50,8 +50,18 @@ Tensor cat(Context& ctx, const std::vector<Tensor>& xs, int64_t dim) {
                shape_str(xs[0].shape()), " differ outside dim ", dim);
     out[dim] += t.size(dim);
   }
-  // Layout-only: a strided copy on the CPU (device copies arrive with the CUDA backend).
+  for (const Tensor& t : xs) detail::same_device(xs[0], t, "cat");
+  SV_CHECK(xs[0].device() == ctx.device(), "cat: tensors on ", device_name(xs[0].device()), ", context on ",
+           device_name(ctx.device()));
   Tensor y = ctx.empty(out);
+  if (ctx.device() != Device::CPU) {
+    int64_t at = 0;
+    for (const Tensor& t : xs) {
+      cuda::copy_(ctx, t, y.narrow(dim, at, t.size(dim)));
+      at += t.size(dim);
+    }
+    return y;
+  }
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < dim; ++i) outer *= out[i];
   for (int64_t i = dim + 1; i < nd; ++i) inner *= out[i];

@@ -138,6 +138,10 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   GenerateResult r;
   auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
   const int nblocks = static_cast<int>(plan.block_starts.size());
+  // The VAE's context: the host (the CUDA VAE is issue #14).
+  std::unique_ptr<Context> host_owned;
+  if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());
+  Context& host = host_owned ? *host_owned : ctx;
 
   // 1. One embedding per distinct prompt (CFG is off in LongSANA: no negative pass).
   auto t0 = clock::now();
@@ -152,6 +156,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
                                p.max_sequence_length));
     if (cb.progress) cb.progress("encode", static_cast<int>(i + 1), static_cast<int>(p.prompts.size()));
   }
+  for (PromptEmbeds& e : embeds) e.embeds = ctx.to_device(e.embeds);
   r.seconds_encode = std::chrono::duration<double>(clock::now() - t0).count();
 
   // 2. Blocks. Noise is drawn block by block from one seeded generator (the block's start noise, then
@@ -163,7 +168,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   auto inputs = [&](const Tensor& x, double t, size_t prompt) {
     sana_dit::Inputs in;
     in.hidden_states = x;
-    in.encoder_hidden_states = embeds[prompt].embeds;
+    in.encoder_hidden_states = embeds[prompt].embeds;  // uploaded once below
     in.encoder_attention_mask = embeds[prompt].mask;
     in.timestep = Tensor::from_vector({static_cast<float>(t)}, {1});
     return in;
@@ -188,21 +193,16 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
       state.replace_last(ctx, tr.context_block(ctx, inputs(prev_clean, 0.0, prompt), plan.block_starts[c - 1],
                                                state_before_prev));
     }
-    Tensor x = gen.randn({1, vc.z_dim, e - s, h, w});
+    Tensor x = ctx.to_device(gen.randn({1, vc.z_dim, e - s, h, w}));
     Tensor x0;
     for (size_t i = 0; i < sched.steps.size(); ++i) {
       const double tm = sched.model_timestep(sched.steps[i]);
       const Tensor v = tr.forward_block(ctx, inputs(x, tm, prompt), s, state);
       // x0 = x - sigma * v in float64, cast back, as the reference.
-      const double sg = sched.sigma(tm);
-      x0 = Tensor::empty(x.shape());
-      for (int64_t k = 0; k < x.numel(); ++k)
-        x0.f32()[k] = static_cast<float>(static_cast<double>(x.f32()[k]) - sg * static_cast<double>(v.f32()[k]));
+      x0 = ops::flow_x0(ctx, x, v, sched.sigma(tm));
       if (i + 1 < sched.steps.size()) {
         const double sn = sched.sigma(sched.steps[i + 1]);  // re-noise with the exact integer timestep
-        const Tensor n = gen.randn(x.shape());
-        for (int64_t k = 0; k < x.numel(); ++k)
-          x.f32()[k] = static_cast<float>((1.0 - sn) * x0.f32()[k] + sn * n.f32()[k]);
+        x = ops::flow_renoise(ctx, x0, ctx.to_device(gen.randn(x.shape())), sn);
       }
       if (cancelled()) {
         r.cancelled = true;
@@ -219,13 +219,13 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     // Decode at once; the VAE's causal cache carries across blocks.
     const auto td = clock::now();
     if (cb.on_frames) {
-      const Tensor z = denormalise_latents(vc, x0);
-      for (int64_t t = 0; t < z.size(2); ++t) cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()));
+      const Tensor z = denormalise_latents(ctx, vc, x0).to_host();
+      for (int64_t t = 0; t < z.size(2); ++t) cb.on_frames(dec.push(host, z.narrow(2, t, 1).contiguous()));
     }
     r.seconds_decode += std::chrono::duration<double>(clock::now() - td).count();
     if (cb.progress) cb.progress("block", c + 1, nblocks);
   }
-  r.latents = prev_clean;  // the last block's latents
+  r.latents = prev_clean.to_host();  // the last block's latents
   return r;
 }
 

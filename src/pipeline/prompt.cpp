@@ -88,7 +88,7 @@ PromptEmbeds PromptEncoder::encode(Context& ctx, const std::vector<std::string>&
                                    const std::vector<std::string>& chi, int64_t max_sequence_length) const {
   const text::TokenBatch tb = tokenize(prompts, chi, max_sequence_length);
   const Tensor mask = to_i64(tb.mask, tb.rows, tb.length);
-  const Tensor h = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), mask);  // [B, Lall, D]
+  const Tensor h = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), mask).to_host();  // [B, Lall, D]
   // select_index = [0] + range(-(max_sequence_length - 1), 0)
   const int64_t B = tb.rows, Lall = tb.length, D = h.size(2), S = max_sequence_length;
   SV_CHECK(Lall >= S, "encode_prompt: sequence of ", Lall, " tokens is shorter than max_sequence_length ", S);
@@ -107,7 +107,7 @@ PromptEmbeds PromptEncoder::encode_negative(Context& ctx, const std::vector<std:
   const text::TokenBatch tb = tokenize(prompts, {}, max_sequence_length);
   PromptEmbeds out;
   out.mask = to_i64(tb.mask, tb.rows, tb.length);
-  out.embeds = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), out.mask);
+  out.embeds = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), out.mask).to_host();
   return out;
 }
 

@@ -14,7 +14,7 @@
 namespace sv::pipeline {
 namespace fs = std::filesystem;
 
-std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& dir) {
+std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& dir, const Context* place) {
   SV_CHECK(fs::is_directory(dir), dir, ": pipeline directory not found");
   const io::JsonConfig index = io::JsonConfig::load((fs::path(dir) / "model_index.json").string());
   auto part = [&](const char* name, const std::vector<std::string>& classes) {
@@ -31,8 +31,8 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   auto pl = std::make_unique<SanaVideoPipeline>();
   pl->dir_ = dir;
   pl->tokenizer_ = text::Tokenizer::load(part("tokenizer", {"GemmaTokenizer", "GemmaTokenizerFast"}));
-  pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}));
-  pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}));
+  pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}), place);
+  pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}), place);
   pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}));
   const std::string sched =
       part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler", "UniPCMultistepScheduler"});
@@ -127,6 +127,10 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   validate(p);
   using clock = std::chrono::steady_clock;
   GenerateResult r;
+  // The VAE's context: the host (the CUDA VAE is issue #14).
+  std::unique_ptr<Context> host_owned;
+  if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());
+  Context& host = host_owned ? *host_owned : ctx;
   auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
   const bool cfg = p.guidance_scale > 1.0;
 
@@ -162,9 +166,10 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     }
     SV_CHECK(neg.embeds.size(1) == pos.embeds.size(1), "positive and negative embeddings differ in length (",
              pos.embeds.size(1), " vs ", neg.embeds.size(1), ")");
-    embeds = ops::cat(ctx, {neg.embeds, pos.embeds}, 0);
-    mask = ops::cat(ctx, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
+    embeds = ops::cat(host, {neg.embeds, pos.embeds}, 0);
+    mask = ops::cat(host, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
   }
+  embeds = ctx.to_device(embeds);
   if (cb.progress) cb.progress("encode", 1, 1);
   r.seconds_encode = std::chrono::duration<double>(clock::now() - t0).count();
 
@@ -188,17 +193,18 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   if (i2v) {
     const io::Image img = io::resize_lanczos(io::read_image(p.image_path), p.width, p.height);
     const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
-    const Tensor moments = vae_->encode(ctx, video);
+    const Tensor moments = vae_->encode(host, video);
     Tensor lat0 = moments.narrow(1, 0, vc.z_dim).clone();  // posterior mean [1, z, 1, h, w]
-    normalise_latents_(vc, lat0);
-    latents = ops::cat(ctx, {lat0, latents.narrow(2, 1, latents.size(2) - 1)}, 2);
+    normalise_latents_(host, vc, lat0);
+    latents = ops::cat(host, {lat0, latents.narrow(2, 1, latents.size(2) - 1)}, 2);
     const auto& ps = transformer_->config().patch_size;
     const int64_t Fp = shape[2] / ps[0], Hp = shape[3] / ps[1], Wp = shape[4] / ps[2];
     token_t = Tensor::empty({1, 1, Fp, Hp, Wp});
     for (int64_t k = 0; k < token_t.numel(); ++k) token_t.f32()[k] = k < Hp * Wp ? 0.0f : 1.0f;  // (1 - mask)
   }
 
-  // 3. Denoise.
+  // 3. Denoise, on the transformer's device.
+  latents = ctx.to_device(latents);
   t0 = clock::now();
   auto sched = make_scheduler(p);
   sched->set_timesteps(p.steps);
@@ -224,15 +230,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
       in.timestep = Tensor::from_vector(std::vector<float>(cfg ? 2 : 1, ts[i]), {cfg ? 2 : 1});
     }
     Tensor v = transformer_->forward(ctx, in);
-    if (cfg) {
-      // uncond + g * (text - uncond), fp32
-      const Tensor u = v.narrow(0, 0, 1).contiguous(), c = v.narrow(0, 1, 1).contiguous();
-      Tensor g = Tensor::empty(u.shape());
-      const float *up = u.f32(), *cp = c.f32();
-      const float gs = static_cast<float>(p.guidance_scale);
-      for (int64_t k = 0; k < u.numel(); ++k) g.f32()[k] = up[k] + gs * (cp[k] - up[k]);
-      v = g;
-    }
+    if (cfg) v = ops::cfg_combine(ctx, v, static_cast<float>(p.guidance_scale));  // uncond + g * (text - uncond)
     if (i2v) {
       const int64_t T = latents.size(2);
       const Tensor rest = sched->step(ctx, v.narrow(2, 1, T - 1).contiguous(), i, latents.narrow(2, 1, T - 1).contiguous());
@@ -242,13 +240,13 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     }
     if (cb.progress) cb.progress("denoise", i + 1, static_cast<int>(ts.size()));
   }
-  r.latents = latents;
+  r.latents = latents.to_host();
   r.seconds_denoise = std::chrono::duration<double>(clock::now() - t0).count();
 
   // 4. Decode: latents / (1 / std) + mean, then the VAE, frame chunk by frame chunk.
   if (cb.on_frames) {
     t0 = clock::now();
-    const Tensor z = denormalise_latents(vc, latents);
+    const Tensor z = denormalise_latents(ctx, vc, latents).to_host();
     wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
     const int64_t T = z.size(2);
     if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
@@ -257,7 +255,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
         r.cancelled = true;
         return r;
       }
-      cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()));
+      cb.on_frames(dec.push(host, z.narrow(2, t, 1).contiguous()));
       if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
     }
     r.seconds_decode = std::chrono::duration<double>(clock::now() - t0).count();

@@ -46,14 +46,16 @@ struct GenerateCallbacks {
 };
 
 struct GenerateResult {
-  Tensor latents;  // final latents [B, 16, T, h, w] (before de-normalisation)
+  Tensor latents;  // final latents [B, 16, T, h, w] (before de-normalisation), on the host
   bool cancelled = false;
   double seconds_encode = 0, seconds_denoise = 0, seconds_decode = 0;
 };
 
 class SanaVideoPipeline {
  public:
-  static std::unique_ptr<SanaVideoPipeline> load(const std::string& dir);
+  // `place`: the context whose device runs the text encoder and the transformer (null: the host). The
+  // VAE runs on the host until it has CUDA kernels; generate moves latents between the two.
+  static std::unique_ptr<SanaVideoPipeline> load(const std::string& dir, const Context* place = nullptr);
 
   // Checks sizes against the model (VAE x patch factors, 4k + 1 frames) and names the nearest valid ones.
   void validate(const GenerateParams& p) const;

@@ -4,21 +4,12 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/ops.h"
 
 namespace sv::sampling {
 namespace {
 
-// out = a * x + b * y elementwise in float32 (a or b may be 0 with y undefined).
-Tensor axpby(Context& ctx, float a, const Tensor& x, float b, const Tensor& y) {
-  Tensor out = ctx.empty(x.shape());
-  const float* xp = x.f32();
-  const float* yp = y.defined() ? y.f32() : nullptr;
-  float* o = out.f32();
-  const int64_t n = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = yp ? a * xp[i] - b * yp[i] : a * xp[i];
-  return out;
-}
+using ops::axpby;
 
 void check_pair(const Tensor& m, const Tensor& s) {
   SV_CHECK(m.defined() && s.defined() && m.shape() == s.shape(), "scheduler step: model output ",
@@ -56,7 +47,7 @@ Tensor FlowDpmSolverMultistep::step(Context& ctx, const Tensor& v_in, int i, con
   SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
   SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
   check_pair(v_in, x_in);
-  const Tensor v = v_in.to_f32(), x = x_in.to_f32();
+  const Tensor v = v_in, x = x_in;
   const bool lower_final = i == n - 1 && (c_.euler_at_final || (c_.lower_order_final && n < 15) || c_.final_sigma_zero);
   const bool lower_second = i == n - 2 && c_.lower_order_final && n < 15;
   // flow_prediction -> data prediction: x0 = x - sigma * v
@@ -75,16 +66,7 @@ Tensor FlowDpmSolverMultistep::step(Context& ctx, const Tensor& v_in, int i, con
     const float inv_r0 = 1.0f / r0, c0 = alpha_t * em1;
     const float c1 = c_.midpoint ? 0.5f * c0 : -(alpha_t * (em1 / h + 1.0f));
     // D1 = (1 / r0) * (m0 - m1); x = (c * x - c0 * D0) - c1 * D1
-    out = ctx.empty(x.shape());
-    const float *xp = x.f32(), *m0 = x0.f32(), *m1 = prev_x0_.f32();
-    float* o = out.f32();
-    const float cx = sig_t / sig_s0;
-    const int64_t N = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
-    for (int64_t k = 0; k < N; ++k) {
-      const float d1 = inv_r0 * (m0[k] - m1[k]);
-      o[k] = (cx * xp[k] - c0 * m0[k]) - c1 * d1;
-    }
+    out = ops::dpm_2m_update(ctx, x, x0, prev_x0_, sig_t / sig_s0, c0, c1, inv_r0);
   }
   (void)lower_second;  // with solver_order <= 2 the second-to-last step is second order either way
   prev_x0_ = x0;
@@ -122,7 +104,7 @@ Tensor FlowMatchEuler::step(Context& ctx, const Tensor& v_in, int i, const Tenso
   const float dt = sigmas_[i + 1] - sigmas_[i];
   ++next_index_;
   // x + dt * v
-  return axpby(ctx, 1.0f, x_in.to_f32(), -dt, v_in.to_f32());
+  return axpby(ctx, 1.0f, x_in, -dt, v_in);
 }
 
 void FlowUniPC::set_timesteps(int n) {
@@ -190,10 +172,9 @@ Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_
   SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
   SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
   check_pair(v_in, x_in);
-  const Tensor v = v_in.to_f32();
-  Tensor x = x_in.to_f32();
+  const Tensor v = v_in;
+  Tensor x = x_in;
   const Tensor m_t = axpby(ctx, 1.0f, x, sigmas_[i], v);  // x0 = x - sigma * v
-  const int64_t N = x.numel();
   const bool use_corrector = i > 0 && last_sample_.defined() &&
                              std::find(c_.disable_corrector.begin(), c_.disable_corrector.end(), i - 1) ==
                                  c_.disable_corrector.end();
@@ -207,17 +188,7 @@ Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_
     coefficients(h, order, rk, &rho0, &rho1, &hphi1, &bh);
     if (order == 1) rho1 = rho0;  // rhos_c = [0.5] is the coefficient of D1_t
     const float c1 = sig_t / sig_s0, c2 = alpha_t * hphi1, c3 = alpha_t * bh;
-    Tensor y = ctx.empty(x.shape());
-    const float *xl = last_sample_.f32(), *m0 = m_last_.f32(), *mt = m_t.f32();
-    const float* m1 = order == 2 ? m_prev_.f32() : nullptr;
-    float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
-    for (int64_t k = 0; k < N; ++k) {
-      const float base = c1 * xl[k] - c2 * m0[k];
-      const float corr = m1 ? rho0 * ((m1[k] - m0[k]) / rk) : 0.0f;
-      yp[k] = base - c3 * (corr + rho1 * (mt[k] - m0[k]));
-    }
-    x = y;
+    x = ops::unipc_update(ctx, last_sample_, m_last_, order == 2 ? m_prev_ : Tensor(), m_t, c1, c2, c3, rho0, rho1, rk);
   }
   m_prev_ = m_last_;
   m_last_ = m_t;
@@ -232,16 +203,7 @@ Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_
   float rho0, rho1, hphi1, bh;
   coefficients(h, 1, rk, &rho0, &rho1, &hphi1, &bh);  // the predictor's rho for order 2 is fixed at 0.5
   const float c1 = sig_t / sig_s0, c2 = alpha_t * hphi1, c3 = alpha_t * bh;
-  Tensor out = ctx.empty(x.shape());
-  const float *xp = x.f32(), *m0 = m_last_.f32();
-  const float* m1 = order == 2 ? m_prev_.f32() : nullptr;
-  float* o = out.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
-  for (int64_t k = 0; k < N; ++k) {
-    const float base = c1 * xp[k] - c2 * m0[k];
-    const float pred = m1 ? 0.5f * ((m1[k] - m0[k]) / rk) : 0.0f;
-    o[k] = base - c3 * pred;
-  }
+  Tensor out = ops::unipc_update(ctx, x, m_last_, order == 2 ? m_prev_ : Tensor(), Tensor(), c1, c2, c3, 0.5f, 0.0f, rk);
   if (lower_order_nums_ < c_.solver_order) ++lower_order_nums_;
   ++next_index_;
   return out;

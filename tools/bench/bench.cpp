@@ -4,6 +4,8 @@
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
 //   sv-bench vae-decode --model DIR --inputs IN [--stream 1]   (AutoencoderKLWan.decode; streamed
 //     frames are converted to RGB bytes and dropped, as a video writer would consume them)
+//   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 on the GPU (inputs uploaded once, each timed run
+//     ends with a stream synchronisation; peak_gpu_mib is the caching allocator's high-water mark).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   try {
     std::string model, inputs;
     int iters = 5, warmup = 1, threads = 0;
+    std::string device = "cpu", dtype = "fp32";
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
     SV_CHECK(mode == "dit" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline", "unknown mode '", mode,
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
       else if (k == "--warmup") warmup = std::stoi(v);
       else if (k == "--threads") threads = std::stoi(v);
       else if (k == "--stream") stream = std::stoi(v);
+      else if (k == "--device") device = v;
+      else if (k == "--dtype") dtype = v;
       else if (k == "--prompt") gp.prompt = v;
       else if (k == "--width") gp.width = std::stoi(v);
       else if (k == "--height") gp.height = std::stoi(v);
@@ -66,18 +71,22 @@ int main(int argc, char** argv) {
     }
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
              "usage: sv-bench --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
-    sv::Context ctx(sv::Device::CPU, threads);
+    sv::Device dev = sv::Device::CPU;
+    int index = 0;
+    sv::parse_device(device, &dev, &index);
+    sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
+    SV_CHECK(dev == sv::Device::CPU || mode == "dit" || mode == "gemma2", "--device cuda: only dit and gemma2 run on the GPU");
     const auto in = sv::io::TensorSource::open(inputs);
-    auto opt = [&](const char* n) { return in.has(n) ? in.get(n) : sv::Tensor(); };
+    auto opt = [&](const char* n) { return in.has(n) ? ctx.to_device(in.get(n)) : sv::Tensor(); };
     std::function<void()> run;
     std::unique_ptr<sv::sana_dit::SanaVideoTransformer> dit;
     std::unique_ptr<sv::gemma2::Gemma2Model> gemma;
     std::unique_ptr<sv::wan_vae::AutoencoderKLWan> vae;
     sv::sana_dit::Inputs x;
     if (mode == "dit") {
-      dit = sv::sana_dit::SanaVideoTransformer::load(model);
-      x = {in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"), opt("encoder_attention_mask"),
-           sv::Tensor(), {}};
+      dit = sv::sana_dit::SanaVideoTransformer::load(model, &ctx);
+      x = {ctx.to_device(in.get("hidden_states")), ctx.to_device(in.get("encoder_hidden_states")), in.get("timestep"),
+           opt("encoder_attention_mask"), sv::Tensor(), {}};
       run = [&] { dit->forward(ctx, x); };
     } else if (mode == "vae-decode") {
       vae = sv::wan_vae::AutoencoderKLWan::load(model);
@@ -92,14 +101,17 @@ int main(int argc, char** argv) {
         }
       };
     } else {
-      gemma = sv::gemma2::Gemma2Model::load(model);
+      gemma = sv::gemma2::Gemma2Model::load(model, &ctx);
       run = [&] { gemma->forward(ctx, in.get("input_ids"), opt("attention_mask")); };
     }
     for (int i = 0; i < warmup; ++i) run();
+    ctx.synchronize();
+    if (ctx.runtime()) ctx.runtime()->reset_peak();
     std::vector<double> t;
     for (int i = 0; i < iters; ++i) {
       const auto a = std::chrono::steady_clock::now();
       run();
+      ctx.synchronize();
       t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
     }
     std::vector<double> s = t;
@@ -114,7 +126,11 @@ int main(int argc, char** argv) {
     }
     std::printf("{\"engine\": \"sana-video\", \"threads\": %d, \"median_s\": %.6f, \"all_s\": [", ctx.threads(), s[s.size() / 2]);
     for (size_t i = 0; i < t.size(); ++i) std::printf("%s%.6f", i ? ", " : "", t[i]);
-    std::printf("], \"peak_rss_mib\": %.1f}\n", hwm_kib / 1024.0);
+    std::printf("], \"peak_rss_mib\": %.1f", hwm_kib / 1024.0);
+    if (ctx.runtime())
+      std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
+                  dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
+    std::printf("}\n");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sv-bench: error: %s\n", e.what());

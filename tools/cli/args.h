@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/context.h"
 #include "core/error.h"
 
 namespace sv::cli {
@@ -41,6 +42,14 @@ class Args {
     } catch (const std::exception&) {
       SV_THROW(cmd, ": option ", k, " expects an integer, got '", it->second, "'");
     }
+  }
+  // The runners' context: --device (default cpu) and --dtype (default fp32) with --threads.
+  Context context(const std::string& cmd) const {
+    Device dev = Device::CPU;
+    int index = 0;
+    if (has("--device")) parse_device(get("--device", cmd), &dev, &index);
+    const DType dt = has("--dtype") ? parse_compute_dtype(get("--dtype", cmd)) : DType::F32;
+    return Context(dev, get_int("--threads", 0, cmd), index, dt);
   }
 
  private:

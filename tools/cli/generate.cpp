@@ -33,7 +33,7 @@ const char* kHelp =
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
     "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)] [--resolution-binning]\n"
-    "       [--threads N] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n"
+    "       [--threads N] [--device cpu|cuda|cuda:N] [--dtype fp32|bf16] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n"
     "  long video (LongSANA, a LongLive checkpoint): --long --seconds S (or --frames N) [--block-frames 10]\n"
     "       [--window-blocks K (attend to the last K blocks; default all)] [--exact-timesteps]\n"
     "       [--prompt-at SECONDS:PROMPT ...] [--prompt-schedule FILE (lines 'SECONDS PROMPT')]\n"
@@ -61,6 +61,7 @@ int generate(const std::vector<std::string>& args) {
   sv_generate_params gp = sv_generate_default_params();
   sv_model_params mp = sv_model_default_params();
   std::string image, prompt_embeds;
+  std::string device, dtype;
   std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
   bool have_prompt = false;
   std::vector<std::pair<double, std::string>> schedule;
@@ -109,6 +110,8 @@ int generate(const std::vector<std::string>& args) {
     else if (a == "--seed") { if (!parse_int(v, &n) || n < 0) return bad("a non-negative integer"); gp.seed = static_cast<uint64_t>(n); }
     else if (a == "--motion-score") { if (!parse_int(v, &n)) return bad("an integer"); gp.motion_score = static_cast<int>(n); }
     else if (a == "--threads") { if (!parse_int(v, &n)) return bad("an integer"); mp.threads = static_cast<int>(n); }
+    else if (a == "--device") device = v;
+    else if (a == "--dtype") dtype = v;
     else if (a == "--cfg") {
       if (!parse_float(v, &f)) return bad("a number");
       if (f < 0) {
@@ -182,11 +185,14 @@ int generate(const std::vector<std::string>& args) {
   char err[1024];
   sv_model* m = nullptr;
   std::fprintf(stderr, "[load   ] %s\n", model.c_str());
+  mp.device = device.c_str();
+  mp.dtype = dtype.c_str();
   sv_status st = sv_model_load(model.c_str(), &mp, &m, err, sizeof err);
   if (st != SV_OK) {
     std::fprintf(stderr, "sana-video: error: %s\n", err);
     return 1;
   }
+  std::fprintf(stderr, "[device ] %s\n", sv_model_device(m));
   st = sv_generate(m, &gp);
   if (st != SV_OK) {
     std::fprintf(stderr, "sana-video: error: %s\n", st == SV_ERROR_CANCELLED ? "interrupted; no output written" : sv_model_last_error(m));

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 int run_text_encoder(const std::vector<std::string>& argv) {
   const std::string cmd = "run text-encoder";
-  Args args(argv, {"--model", "--prompt", "--negative", "--output", "--threads", "--chi", "--max-sequence-length"}, cmd);
+  Args args(argv, {"--model", "--prompt", "--negative", "--output", "--threads", "--chi", "--max-sequence-length", "--device", "--dtype"}, cmd);
   const std::string dir = args.get("--model", cmd), out = args.get("--output", cmd);
   const std::vector<std::string> prompts = args.get_all("--prompt");
   SV_CHECK(!prompts.empty(), cmd, ": missing required option --prompt");
@@ -25,9 +25,9 @@ int run_text_encoder(const std::vector<std::string>& argv) {
   const std::vector<std::string> none;
   const std::vector<std::string>& chi =
       chi_name == "diffusers" ? pipeline::diffusers_chi() : chi_name == "official" ? pipeline::official_chi() : none;
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
+  Context ctx = args.context(cmd);
   auto tok = text::Tokenizer::load((fs::path(dir) / "tokenizer").string());
-  auto enc = gemma2::Gemma2Model::load((fs::path(dir) / "text_encoder").string());
+  auto enc = gemma2::Gemma2Model::load((fs::path(dir) / "text_encoder").string(), &ctx);
   pipeline::PromptEncoder pe(*tok, *enc);
   const pipeline::PromptEmbeds pos = pe.encode(ctx, prompts, chi, max_len);
   std::vector<std::pair<std::string, Tensor>> t = {{"prompt_embeds", pos.embeds}, {"prompt_attention_mask", pos.mask}};
@@ -45,10 +45,10 @@ int run_text_encoder(const std::vector<std::string>& argv) {
 
 int run_gemma2(const std::vector<std::string>& argv) {
   const std::string cmd = "run gemma2";
-  Args args(argv, {"--model", "--inputs", "--output", "--threads"}, cmd);
+  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--device", "--dtype"}, cmd);
   const std::string in_path = args.get("--inputs", cmd), out = args.get("--output", cmd);
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
-  auto enc = gemma2::Gemma2Model::load(args.get("--model", cmd));
+  Context ctx = args.context(cmd);
+  auto enc = gemma2::Gemma2Model::load(args.get("--model", cmd), &ctx);
   const io::TensorSource in = io::TensorSource::open(in_path);
   SV_CHECK(in.has("input_ids"), in_path, ": missing input tensor 'input_ids'");
   const Tensor ids = in.get("input_ids");

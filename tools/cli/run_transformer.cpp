@@ -11,12 +11,12 @@ namespace sv::cli {
 
 int run_transformer(const std::vector<std::string>& argv) {
   const std::string cmd = "run transformer";
-  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--dump"}, cmd);
+  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--dump", "--device", "--dtype"}, cmd);
   const std::string model_dir = args.get("--model", cmd), in_path = args.get("--inputs", cmd);
   const std::string out_path = args.get("--output", cmd);
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
+  Context ctx = args.context(cmd);
 
-  auto model = sana_dit::SanaVideoTransformer::load(model_dir);
+  auto model = sana_dit::SanaVideoTransformer::load(model_dir, &ctx);
   const io::TensorSource inputs = io::TensorSource::open(in_path);
   auto input = [&](const char* name, bool required) -> Tensor {
     if (!inputs.has(name)) {

@@ -11,14 +11,14 @@ namespace sv::cli {
 
 int run_transformer_blocks(const std::vector<std::string>& argv) {
   const std::string cmd = "run transformer-blocks";
-  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--window-blocks"}, cmd);
+  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--window-blocks", "--device", "--dtype"}, cmd);
   const std::string model_dir = args.get("--model", cmd), in_path = args.get("--inputs", cmd);
   const std::string out_path = args.get("--output", cmd);
   const int64_t window = args.get_int("--window-blocks", 0, cmd);
   SV_CHECK(window >= 0, cmd, ": --window-blocks must be >= 0 (0 = all earlier blocks)");
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
+  Context ctx = args.context(cmd);
 
-  auto model = sana_dit::SanaVideoTransformer::load(model_dir);
+  auto model = sana_dit::SanaVideoTransformer::load(model_dir, &ctx);
   const io::TensorSource inputs = io::TensorSource::open(in_path);
   const std::vector<std::string> known{"hidden_states", "context_latents", "timestep", "encoder_hidden_states",
                                        "encoder_attention_mask", "block_starts"};

@@ -11,25 +11,25 @@ namespace {
 
 // Gemma2RMSNorm scales by (1 + w) in fp32; fold the 1 in once at load.
 void bind_gemma_norm(nn::RMSNorm& n, const io::Scope& s, int64_t dim, double eps) {
-  Tensor w = s.take("weight", {dim}).to(DType::F32);
+  Tensor w = s.take_host("weight", {dim});
   float* p = w.f32();
   for (int64_t i = 0; i < dim; ++i) p[i] = 1.0f + p[i];
-  n.weight = w;
+  n.weight = s.place(w);
   n.eps = static_cast<float>(eps);
 }
 
 }  // namespace
 
-std::unique_ptr<Gemma2Model> Gemma2Model::load(const std::string& dir) {
+std::unique_ptr<Gemma2Model> Gemma2Model::load(const std::string& dir, const Context* place) {
   namespace fs = std::filesystem;
   SV_CHECK(fs::is_directory(dir), dir, ": text encoder directory not found");
   const Config cfg = Config::from_json(io::JsonConfig::load((fs::path(dir) / "config.json").string()));
   const io::TensorSource src = io::TensorSource::open(dir);
-  return std::make_unique<Gemma2Model>(cfg, src);
+  return std::make_unique<Gemma2Model>(cfg, src, place);
 }
 
-Gemma2Model::Gemma2Model(const Config& cfg, const io::TensorSource& weights) : cfg_(cfg) {
-  io::WeightBinder binder(weights);
+Gemma2Model::Gemma2Model(const Config& cfg, const io::TensorSource& weights, const Context* place) : cfg_(cfg) {
+  io::WeightBinder binder(weights, place);
   // Checkpoints saved from Gemma2ForCausalLM prefix the decoder with "model."; lm_head is tied.
   const std::string prefix = weights.has("model.embed_tokens.weight") ? "model" : "";
   io::Scope s(binder, prefix);
@@ -80,6 +80,9 @@ Tensor Gemma2Model::forward(Context& ctx, const Tensor& ids, const Tensor& mask)
       sin.f32()[p * half + j] = std::sin(a);
     }
   }
+  cos = ctx.to_device(cos);
+  sin = ctx.to_device(sin);
+  const Tensor key_mask = mask.defined() ? ctx.to_device(mask.to_host().to(DType::F32)) : Tensor();
   const float scale = static_cast<float>(1.0 / std::sqrt(c.query_pre_attn_scalar));
   const float cap = static_cast<float>(c.attn_logit_softcapping);
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -89,7 +92,7 @@ Tensor Gemma2Model::forward(Context& ctx, const Tensor& ids, const Tensor& mask)
     Tensor k = ops::rope_half(ctx, l.k(ctx, a), cos, sin, c.num_key_value_heads);
     Tensor v = l.v(ctx, a);
     const int64_t window = c.sliding[i] ? c.sliding_window : 0;
-    Tensor o = ops::causal_attention(ctx, q, k, v, mask, c.num_attention_heads, c.num_key_value_heads, scale, cap, window);
+    Tensor o = ops::causal_attention(ctx, q, k, v, key_mask, c.num_attention_heads, c.num_key_value_heads, scale, cap, window);
     h = ops::add(ctx, h, l.post_attn_norm(ctx, l.o(ctx, o)));
     Tensor f = l.pre_ff_norm(ctx, h);
     f = l.down(ctx, ops::mul_act(ctx, l.gate(ctx, f), l.up(ctx, f), ops::Act::GeluTanh));

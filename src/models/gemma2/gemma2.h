@@ -15,11 +15,13 @@ namespace sv::gemma2 {
 class Gemma2Model {
  public:
   // `dir` holds config.json and model.safetensors (or a sharded index). Keys may carry a "model." prefix.
-  static std::unique_ptr<Gemma2Model> load(const std::string& dir);
-  Gemma2Model(const Config& cfg, const io::TensorSource& weights);
+  // `place`: the context whose device holds the weights (null: the host).
+  static std::unique_ptr<Gemma2Model> load(const std::string& dir, const Context* place = nullptr);
+  Gemma2Model(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
-  // input_ids [B, L] integer, attention_mask [B, L] (1 = token) or undefined -> [B, L, hidden] F32.
+  // input_ids [B, L] integer, attention_mask [B, L] (1 = token) or undefined -> [B, L, hidden] F32 on the
+  // context's device.
   Tensor forward(Context& ctx, const Tensor& input_ids, const Tensor& attention_mask) const;
 
  private:

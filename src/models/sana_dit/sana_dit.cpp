@@ -8,16 +8,17 @@
 
 namespace sv::sana_dit {
 
-std::unique_ptr<SanaVideoTransformer> SanaVideoTransformer::load(const std::string& dir) {
+std::unique_ptr<SanaVideoTransformer> SanaVideoTransformer::load(const std::string& dir, const Context* place) {
   namespace fs = std::filesystem;
   SV_CHECK(fs::is_directory(dir), dir, ": model directory not found");
   const Config cfg = Config::from_json(io::JsonConfig::load((fs::path(dir) / "config.json").string()));
   const io::TensorSource src = io::TensorSource::open(dir);
-  return std::make_unique<SanaVideoTransformer>(cfg, src);
+  return std::make_unique<SanaVideoTransformer>(cfg, src, place);
 }
 
-SanaVideoTransformer::SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights) : cfg_(cfg) {
-  io::WeightBinder binder(weights);
+SanaVideoTransformer::SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place)
+    : cfg_(cfg) {
+  io::WeightBinder binder(weights, place);
   io::Scope s(binder);
   const int64_t D = cfg.inner_dim();
   const auto& p = cfg.patch_size;
@@ -87,18 +88,20 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
     r.chunk_frames.push_back(f / p[0]);
   }
   rope3d_tables(c.attention_head_dim, c.rope_max_seq_len, Fp, Hp, Wp, &r.cos, &r.sin, frame_offset / p[0]);
+  r.cos = ctx.to_device(r.cos);
+  r.sin = ctx.to_device(r.sin);
 
   // 1. Patch embedding -> tokens [B, N, D].
-  r.x = ops::patch_embed(ctx, hs.to_f32(), patch_w_, patch_b_);
+  r.x = ops::patch_embed(ctx, ctx.to_device(hs).to_f32(), patch_w_, patch_b_);
   ctx.dump("patch_embedding", r.x);
 
   // 2. Timestep (AdaLayerNormSingle): temb [B*T, D], tmod [B*T, 6D].
-  Tensor t = in.timestep.to_f32().reshape({tn});
+  Tensor t = ctx.to_device(in.timestep.to_f32().reshape({tn}));
   Tensor temb = t_lin2_(ctx, t_lin1_(ctx, ops::timestep_embedding(ctx, t, 256, true, 0.0f), ops::Act::SiLU));
   if (c.guidance_embeds) {
     SV_CHECK(in.guidance.defined() && in.guidance.numel() == tn, "this model has guidance_embeds and needs `guidance` with ",
              tn, " values");
-    Tensor g = in.guidance.to_f32().reshape({tn});
+    Tensor g = ctx.to_device(in.guidance.to_f32().reshape({tn}));
     temb = ops::add(ctx, temb, g_lin2_(ctx, g_lin1_(ctx, ops::timestep_embedding(ctx, g, 256, true, 0.0f), ops::Act::SiLU)));
   }
   Tensor tmod = t_mod_(ctx, ops::activation(ctx, temb, ops::Act::SiLU));
@@ -108,7 +111,7 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
   r.temb = temb.reshape({B, T, c.inner_dim()});
 
   // 3. Caption projection + RMSNorm.
-  r.y = cap_norm_(ctx, cap2_(ctx, cap1_(ctx, ehs.to_f32(), ops::Act::GeluTanh)));
+  r.y = cap_norm_(ctx, cap2_(ctx, cap1_(ctx, ctx.to_device(ehs).to_f32(), ops::Act::GeluTanh)));
   ctx.dump("caption_norm", r.y);
 
   // Text mask -> additive bias, as diffusers: (1 - mask) * -10000.
@@ -116,11 +119,12 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
     const Tensor& m = in.encoder_attention_mask;
     SV_CHECK(m.dim() == 2 && m.size(0) == B && m.size(1) == L, "encoder_attention_mask must be [B, L] = [", B, ", ", L,
              "], got ", shape_str(m.shape()));
-    Tensor mf = m.to(DType::F32);
-    r.bias = Tensor::empty({B, L});
+    Tensor mf = m.to_host().to(DType::F32);
+    Tensor bias = Tensor::empty({B, L});
     const float* mp = mf.f32();
-    float* bp = r.bias.f32();
+    float* bp = bias.f32();
     for (int64_t i = 0; i < B * L; ++i) bp[i] = (1.0f - mp[i]) * -10000.0f;
+    r.bias = ctx.to_device(bias);
   }
   return r;
 }

@@ -28,8 +28,10 @@ struct Inputs {
 class SanaVideoTransformer {
  public:
   // `dir` holds config.json and the weights (single file or sharded index).
-  static std::unique_ptr<SanaVideoTransformer> load(const std::string& dir);
-  SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights);
+  // `place`: the context whose device holds the weights (null: the host). Inputs may live anywhere;
+  // forward moves them to the context's device.
+  static std::unique_ptr<SanaVideoTransformer> load(const std::string& dir, const Context* place = nullptr);
+  SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
   // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.

@@ -1,6 +1,17 @@
 // Built when SV_CUDA is OFF: every CUDA kernel entry reports that this build has no CUDA,
 // so model and op code never needs #ifdefs.
+#include "core/device_runtime.h"
 #include "ops/kernels.h"
+
+namespace sv {
+bool built_with_cuda() { return false; }
+int cuda_device_count() { return 0; }
+std::shared_ptr<DeviceRuntime> make_cuda_runtime(int) {
+  SV_THROW("--device cuda: this build of sana-video has no CUDA backend (configure with -DSV_CUDA=ON)");
+}
+void device_copy_strided(const Tensor&, const Tensor&) { SV_THROW("device copy in a build without CUDA"); }
+void device_memcpy(void*, const void*, size_t, bool, bool) { SV_THROW("device copy in a build without CUDA"); }
+}  // namespace sv
 
 namespace sv::cuda {
 namespace {
@@ -40,5 +51,15 @@ Tensor depthwise_conv3x3_glu(Context&, const Tensor&, const Tensor&, const Tenso
 Tensor temporal_conv3_residual(Context&, const Tensor&, const Tensor&, const Tensor&, const std::vector<int64_t>&) {
   no_cuda();
 }
+
+void copy_(Context&, const Tensor&, const Tensor&) { no_cuda(); }
+Tensor axpby(Context&, float, const Tensor&, float, const Tensor&) { no_cuda(); }
+Tensor dpm_2m_update(Context&, const Tensor&, const Tensor&, const Tensor&, float, float, float, float) { no_cuda(); }
+Tensor unipc_update(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, float, float, float, float,
+                    float, float) { no_cuda(); }
+Tensor cfg_combine(Context&, const Tensor&, float) { no_cuda(); }
+void latents_affine_(Context&, Tensor&, const std::vector<float>&, const std::vector<float>&, bool) { no_cuda(); }
+Tensor flow_x0(Context&, const Tensor&, const Tensor&, double) { no_cuda(); }
+Tensor flow_renoise(Context&, const Tensor&, const Tensor&, double) { no_cuda(); }
 
 }  // namespace sv::cuda
