@@ -23,6 +23,13 @@ Tensor WeightBinder::take(const std::string& name, const Shape& expected) { retu
 
 Tensor WeightBinder::take_raw(const std::string& name, const Shape& expected) { return bind(name, expected, true); }
 
+void WeightBinder::skip(const std::string& name, const Shape& expected) {
+  SV_CHECK(src_.has(name), src_.description(), ": missing tensor '", name, "'");
+  SV_CHECK(src_.info(name).shape == expected, src_.file_of(name), ": tensor '", name, "' has shape ",
+           shape_str(src_.info(name).shape), " but the config implies ", shape_str(expected));
+  SV_CHECK(used_.insert(name).second, src_.description(), ": tensor '", name, "' bound twice");
+}
+
 Tensor WeightBinder::take_host(const std::string& name, const Shape& expected) {
   return bind(name, expected, false, true).to(DType::F32);
 }
@@ -30,6 +37,8 @@ Tensor WeightBinder::take_host(const std::string& name, const Shape& expected) {
 Tensor WeightBinder::place(const Tensor& host) const { return on_device() ? place_->to_device(host) : host; }
 
 void WeightBinder::finish() const {
+  // Uploads ran on the placement context's stream; a model may then be used from another context.
+  if (on_device()) place_->synchronize();
   std::string unused;
   int count = 0;
   for (const std::string& n : src_.names())

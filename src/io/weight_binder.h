@@ -25,6 +25,8 @@ class WeightBinder {
   Tensor take_raw(const std::string& name, const Shape& expected);
   // The named tensor as host F32 (for parameters the model rewrites at load before place()).
   Tensor take_host(const std::string& name, const Shape& expected);
+  // Checks a tensor the model does not use (e.g. a tied output head) and marks it bound, never loading it.
+  void skip(const std::string& name, const Shape& expected);
   // A host tensor moved to the placement's device.
   Tensor place(const Tensor& host) const;
   bool has(const std::string& name) const { return src_.has(name); }

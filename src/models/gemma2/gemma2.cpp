@@ -53,7 +53,7 @@ Gemma2Model::Gemma2Model(const Config& cfg, const io::TensorSource& weights, con
     bind_gemma_norm(L.post_ff_norm, l.sub("post_feedforward_layernorm"), H, cfg.rms_norm_eps);
   }
   bind_gemma_norm(norm_, s.sub("norm"), H, cfg.rms_norm_eps);
-  if (weights.has("lm_head.weight")) binder.take("lm_head.weight", {cfg.vocab_size, H});  // tied; unused here
+  if (weights.has("lm_head.weight")) binder.skip("lm_head.weight", {cfg.vocab_size, H});  // tied; unused here
   binder.finish();
 }
 

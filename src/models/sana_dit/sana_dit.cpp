@@ -92,7 +92,7 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
   r.sin = ctx.to_device(r.sin);
 
   // 1. Patch embedding -> tokens [B, N, D].
-  r.x = ops::patch_embed(ctx, ctx.to_device(hs).to_f32(), patch_w_, patch_b_);
+  r.x = ops::patch_embed(ctx, ctx.to_device(hs.device() == Device::CPU ? hs.to_f32() : hs).to_f32(), patch_w_, patch_b_);
   ctx.dump("patch_embedding", r.x);
 
   // 2. Timestep (AdaLayerNormSingle): temb [B*T, D], tmod [B*T, 6D].
@@ -111,7 +111,7 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
   r.temb = temb.reshape({B, T, c.inner_dim()});
 
   // 3. Caption projection + RMSNorm.
-  r.y = cap_norm_(ctx, cap2_(ctx, cap1_(ctx, ctx.to_device(ehs).to_f32(), ops::Act::GeluTanh)));
+  r.y = cap_norm_(ctx, cap2_(ctx, cap1_(ctx, ctx.to_device(ehs.device() == Device::CPU ? ehs.to_f32() : ehs).to_f32(), ops::Act::GeluTanh)));
   ctx.dump("caption_norm", r.y);
 
   // Text mask -> additive bias, as diffusers: (1 - mask) * -10000.

@@ -96,7 +96,9 @@ class CudaRuntime : public DeviceRuntime {
 // The runtime of a CUDA context (an op reached the CUDA backend with a CUDA tensor).
 inline CudaRuntime& rt(const Context& ctx) {
   SV_CHECK(ctx.runtime(), "a CUDA tensor reached an op run with a CPU context");
-  return *static_cast<CudaRuntime*>(ctx.runtime());
+  auto& r = *static_cast<CudaRuntime*>(ctx.runtime());
+  cudaSetDevice(r.index());  // the calling thread may not be the one that created the context
+  return r;
 }
 inline cudaStream_t stream(const Context& ctx) { return rt(ctx).stream(); }
 

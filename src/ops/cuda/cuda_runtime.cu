@@ -170,6 +170,7 @@ void CachingAllocator::deallocate(void* p, size_t bytes) {
 
 void CachingAllocator::release_cached() {
   std::lock_guard<std::mutex> lock(mu_);
+  cudaSetDevice(device_);
   if (!free_.empty()) cudaDeviceSynchronize();  // blocks may still be read by queued kernels
   for (auto& kv : free_) cudaFree(kv.second);
   free_.clear();
@@ -215,10 +216,14 @@ CudaRuntime::~CudaRuntime() {
 }
 
 void CudaRuntime::upload(void* dst, const void* src, size_t bytes) {
+  cudaSetDevice(index_);
   SV_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
 }
 
-void CudaRuntime::synchronize() { SV_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaRuntime::synchronize() {
+  cudaSetDevice(index_);
+  SV_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 size_t CudaRuntime::peak_bytes() const { return static_cast<CachingAllocator*>(alloc_.get())->peak_bytes(); }
 void CudaRuntime::reset_peak() { static_cast<CachingAllocator*>(alloc_.get())->reset_peak(); }
 

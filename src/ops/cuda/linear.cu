@@ -39,7 +39,8 @@ bool lt_matmul(Context& ctx, const void* W, DType wt, const void* X, DType xt, c
     ok = ok && cublasLtMatrixLayoutCreate(&p.b, cuda_type(xt), K, M, K) == CUBLAS_STATUS_SUCCESS;
     ok = ok && cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, N, M, N) == CUBLAS_STATUS_SUCCESS;
     cublasLtMatmulPreference_t pref = nullptr;
-    if (ok && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS) {
+    ok = ok && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS;
+    if (ok) {
       const size_t ws = r.workspace_bytes();
       const uint32_t aa = std::get<5>(key), ab = std::get<6>(key);
       cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
