@@ -14,7 +14,9 @@
 #include "io/video_writer.h"
 #include "models/gemma2/gemma2.h"
 #include "models/sana_dit/sana_dit.h"
+#include "models/wan_vae/wan_vae.h"
 #include "ops/ops.h"
+#include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 #include "test_util.h"
 
@@ -209,6 +211,31 @@ TEST(CudaOps, MixFfnConvs) {
   }
 }
 
+TEST(CudaOps, Conv3d) {
+  SV_REQUIRE_CUDA();
+  for (DType dt : {DType::F32, DType::BF16}) {
+    Both b(dt);
+    struct Case {
+      Shape x, w;
+      std::array<int64_t, 3> stride, pad;
+    };
+    const Case cases[] = {{{2, 5, 4, 9, 11}, {7, 5, 3, 3, 3}, {1, 1, 1}, {0, 1, 1}},
+                          {{1, 6, 3, 10, 13}, {4, 6, 1, 3, 3}, {1, 2, 2}, {0, 0, 0}},
+                          {{1, 3, 5, 6, 7}, {8, 3, 3, 1, 1}, {2, 1, 1}, {0, 0, 0}},
+                          {{2, 9, 2, 5, 6}, {3, 9, 1, 1, 1}, {1, 1, 1}, {0, 0, 0}}};
+    uint32_t seed = 60;
+    for (const Case& c : cases) {
+      const Tensor x = rnd(c.x, seed++), w = rnd(c.w, seed++, -0.5f, 0.5f), bias = rnd({c.w[0]}, seed++);
+      const Tensor ref = ops::conv3d(b.cpu, x, w, bias, c.stride, c.pad);
+      const Tensor wd = dt == DType::BF16 ? b.up(w.to(DType::BF16)) : b.up(w);
+      const Tensor got = ops::conv3d(b.gpu, b.up(x), wd, b.up(bias), c.stride, c.pad).to_host();
+      ASSERT_EQ(got.shape(), ref.shape());
+      if (dt == DType::F32) SV_EXPECT_CLOSE(got, ref, 1e-5, "conv3d " + shape_str(c.w));
+      else EXPECT_LE(rel_l2(got, ref), 1e-2) << "conv3d bf16 " << shape_str(c.w);
+    }
+  }
+}
+
 TEST(CudaOps, SamplerArithmetic) {
   SV_REQUIRE_CUDA();
   Both b;
@@ -313,8 +340,76 @@ TEST(CudaLongSana, BlocksWithStateMatchCpu) {
   }
 }
 
-// The embedded toy model: text encoder + transformer + sampler on the GPU (fp32), VAE on the host,
-// frames against the all-CPU run.
+class CudaWanVaeGolden : public ::testing::TestWithParam<std::string> {};
+
+// Decode and encode on CUDA fp32 against diffusers (1e-4), bf16 against the golden (relative L2), and
+// the streaming decode equal to the whole decode on the GPU.
+TEST_P(CudaWanVaeGolden, DecodeEncodeStreaming) {
+  SV_REQUIRE_CUDA();
+  const std::string dir = test::golden("wan_vae/" + GetParam());
+  const io::TensorSource in = io::TensorSource::open(dir + "/inputs.safetensors");
+  const io::TensorSource ref = io::TensorSource::open(dir + "/expected.safetensors");
+  Context ctx(Device::CUDA, 2, 0, DType::F32);
+  auto vae = wan_vae::AutoencoderKLWan::load(dir, &ctx);
+  const Tensor whole = vae->decode(ctx, in.get("latents")).to_host();
+  SV_EXPECT_CLOSE(whole, ref.get("sample"), 1e-4, "decode");
+  const int64_t z = vae->config().z_dim;
+  SV_EXPECT_CLOSE(vae->encode(ctx, in.get("video")).to_host().narrow(1, 0, z), ref.get("latent_mean"), 1e-4, "encode");
+  std::vector<Tensor> parts;
+  vae->decode(ctx, in.get("latents"), [&](const Tensor& f) { parts.push_back(f.to_host()); });
+  Context host(Device::CPU, 1);
+  EXPECT_EQ(ops::cat(host, parts, 2).to_vector(), whole.to_vector()) << "streaming == whole";
+  Context bctx(Device::CUDA, 2, 0, DType::BF16);
+  auto bvae = wan_vae::AutoencoderKLWan::load(dir, &bctx);
+  EXPECT_LE(rel_l2(bvae->decode(bctx, in.get("latents")).to_host(), ref.get("sample")), 1e-2) << "decode bf16";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CudaWanVaeGolden, ::testing::Values("wan21_mini", "attn_b2"));
+
+// GPU memory of the streaming decode does not grow with the number of latent frames.
+TEST(CudaWanVae, StreamingMemoryIsFlat) {
+  SV_REQUIRE_CUDA();
+  Context ctx(Device::CUDA, 2, 0, DType::BF16);
+  auto vae = wan_vae::AutoencoderKLWan::load(test::golden("wan_vae/wan21_mini"), &ctx);
+  std::vector<size_t> peak;
+  for (int64_t T : {int64_t(4), int64_t(16)}) {
+    ctx.synchronize();
+    ctx.runtime()->reset_peak();
+    vae->decode(ctx, rnd({1, 4, T, 5, 7}, 70), [](const Tensor& f) { (void)f.to_host(); });
+    ctx.synchronize();
+    peak.push_back(ctx.runtime()->peak_bytes());
+  }
+  EXPECT_LE(peak[1], peak[0] + peak[0] / 20) << peak[0] << " -> " << peak[1] << " bytes";
+}
+
+// A short LongSANA generation with everything on the GPU (fp32) against the CPU run.
+TEST(CudaLongSana, LongGenerationMatchesCpu) {
+  SV_REQUIRE_CUDA();
+  Context cpu(Device::CPU, 2), gpu(Device::CUDA, 2, 0, DType::F32);
+  auto pc = pipeline::SanaVideoPipeline::load(test::golden("pipeline/tiny_t2v"));
+  auto pg = pipeline::SanaVideoPipeline::load(test::golden("pipeline/tiny_t2v"), &gpu);
+  pipeline::LongGenerateParams p;
+  p.prompts = {{0, "a red circle moving left"}, {2.5, "a blue square"}};
+  p.height = 32, p.width = 64, p.frames = 4 * 8 + 1, p.fps = 8, p.seed = 3, p.block_frames = 3;
+  auto run = [&](const pipeline::SanaVideoPipeline& pl, Context& ctx) {
+    std::vector<float> out;
+    pipeline::GenerateCallbacks cb;
+    cb.on_frames = [&](const Tensor& f) {
+      const auto v = f.to_vector();
+      out.insert(out.end(), v.begin(), v.end());
+    };
+    pipeline::generate_long(ctx, pl, p, cb);
+    return out;
+  };
+  const auto a = run(*pc, cpu), b = run(*pg, gpu);
+  ASSERT_EQ(a.size(), b.size());
+  double mx = 0, ref = 0;
+  for (size_t i = 0; i < a.size(); ++i) mx = std::max(mx, std::fabs(double(a[i]) - b[i])), ref = std::max(ref, std::fabs(double(a[i])));
+  EXPECT_LE(mx, 1e-3 * ref) << "long video frames GPU vs CPU";
+}
+
+// The embedded toy model: text encoder, transformer, sampler and VAE on the GPU (fp32), frames against
+// the all-CPU run.
 TEST(CudaToyModel, EndToEndMatchesCpuFrames) {
   SV_REQUIRE_CUDA();
   Context cpu(Device::CPU, 2), gpu(Device::CUDA, 2, 0, DType::F32);

@@ -1,5 +1,6 @@
 #include "core/context.h"
 
+#include <cstring>
 #include <thread>
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,6 +30,14 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   threads_ = threads > 0 ? threads : 1;
   // BLAS keeps its own pool; size it to the context so kernels and GEMMs agree.
   openblas_set_num_threads(threads_);
+}
+
+Tensor Context::zeros(const Shape& shape, DType dtype) const {
+  Tensor t = empty(shape, dtype);
+  if (t.nbytes() == 0) return t;
+  if (runtime_) runtime_->fill_zero(t.raw(), t.nbytes());
+  else std::memset(t.raw(), 0, t.nbytes());
+  return t;
 }
 
 Tensor Context::to_device(const Tensor& t) const {

@@ -22,6 +22,7 @@ class Context {
   DType compute_dtype() const { return compute_; }
   // Activations come from the context's caching allocator, on the context's device.
   Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, allocator_); }
+  Tensor zeros(const Shape& shape, DType dtype = DType::F32) const;
   const std::shared_ptr<Allocator>& allocator() const { return allocator_; }
   // The GPU behind a CUDA context (null on the CPU).
   DeviceRuntime* runtime() const { return runtime_.get(); }

@@ -138,10 +138,6 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   GenerateResult r;
   auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
   const int nblocks = static_cast<int>(plan.block_starts.size());
-  // The VAE's context: the host (the CUDA VAE is issue #14).
-  std::unique_ptr<Context> host_owned;
-  if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());
-  Context& host = host_owned ? *host_owned : ctx;
 
   // 1. One embedding per distinct prompt (CFG is off in LongSANA: no negative pass).
   auto t0 = clock::now();
@@ -219,8 +215,8 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     // Decode at once; the VAE's causal cache carries across blocks.
     const auto td = clock::now();
     if (cb.on_frames) {
-      const Tensor z = denormalise_latents(ctx, vc, x0).to_host();
-      for (int64_t t = 0; t < z.size(2); ++t) cb.on_frames(dec.push(host, z.narrow(2, t, 1).contiguous()));
+      const Tensor z = denormalise_latents(ctx, vc, x0);
+      for (int64_t t = 0; t < z.size(2); ++t) cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()).to_host());
     }
     r.seconds_decode += std::chrono::duration<double>(clock::now() - td).count();
     if (cb.progress) cb.progress("block", c + 1, nblocks);

@@ -33,7 +33,7 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   pl->tokenizer_ = text::Tokenizer::load(part("tokenizer", {"GemmaTokenizer", "GemmaTokenizerFast"}));
   pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}), place);
   pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}), place);
-  pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}));
+  pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}), place);
   const std::string sched =
       part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler", "UniPCMultistepScheduler"});
   pl->scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(sched + "/scheduler_config.json"));
@@ -127,7 +127,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   validate(p);
   using clock = std::chrono::steady_clock;
   GenerateResult r;
-  // The VAE's context: the host (the CUDA VAE is issue #14).
+  // Small host-side tensors (prompt embeddings, masks) are assembled on a host context.
   std::unique_ptr<Context> host_owned;
   if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());
   Context& host = host_owned ? *host_owned : ctx;
@@ -193,10 +193,10 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   if (i2v) {
     const io::Image img = io::resize_lanczos(io::read_image(p.image_path), p.width, p.height);
     const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
-    const Tensor moments = vae_->encode(host, video);
+    const Tensor moments = vae_->encode(ctx, video);
     Tensor lat0 = moments.narrow(1, 0, vc.z_dim).clone();  // posterior mean [1, z, 1, h, w]
-    normalise_latents_(host, vc, lat0);
-    latents = ops::cat(host, {lat0, latents.narrow(2, 1, latents.size(2) - 1)}, 2);
+    normalise_latents_(ctx, vc, lat0);
+    latents = ops::cat(ctx, {lat0, ctx.to_device(latents.narrow(2, 1, latents.size(2) - 1))}, 2);
     const auto& ps = transformer_->config().patch_size;
     const int64_t Fp = shape[2] / ps[0], Hp = shape[3] / ps[1], Wp = shape[4] / ps[2];
     token_t = Tensor::empty({1, 1, Fp, Hp, Wp});
@@ -246,7 +246,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   // 4. Decode: latents / (1 / std) + mean, then the VAE, frame chunk by frame chunk.
   if (cb.on_frames) {
     t0 = clock::now();
-    const Tensor z = denormalise_latents(ctx, vc, latents).to_host();
+    const Tensor z = denormalise_latents(ctx, vc, latents);
     wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
     const int64_t T = z.size(2);
     if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
@@ -255,7 +255,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
         r.cancelled = true;
         return r;
       }
-      cb.on_frames(dec.push(host, z.narrow(2, t, 1).contiguous()));
+      cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()).to_host());  // only finished frames cross
       if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
     }
     r.seconds_decode = std::chrono::duration<double>(clock::now() - t0).count();

@@ -53,8 +53,8 @@ struct GenerateResult {
 
 class SanaVideoPipeline {
  public:
-  // `place`: the context whose device runs the text encoder and the transformer (null: the host). The
-  // VAE runs on the host until it has CUDA kernels; generate moves latents between the two.
+  // `place`: the context whose device runs the text encoder, the transformer and the VAE (null: the
+  // host). generate's on_frames receives host tensors.
   static std::unique_ptr<SanaVideoPipeline> load(const std::string& dir, const Context* place = nullptr);
 
   // Checks sizes against the model (VAE x patch factors, 4k + 1 frames) and names the nearest valid ones.

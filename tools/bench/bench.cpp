@@ -4,7 +4,7 @@
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
 //   sv-bench vae-decode --model DIR --inputs IN [--stream 1]   (AutoencoderKLWan.decode; streamed
 //     frames are converted to RGB bytes and dropped, as a video writer would consume them)
-//   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 on the GPU (inputs uploaded once, each timed run
+//   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 / vae-decode on the GPU (inputs uploaded once, each timed run
 //     ends with a stream synchronisation; peak_gpu_mib is the caching allocator's high-water mark).
 #include <algorithm>
 #include <chrono>
@@ -50,10 +50,13 @@ int main(int argc, char** argv) {
       else if (k == "--cfg") gp.guidance_scale = std::stod(v);
       else SV_THROW("unknown option ", k);
     }
+    sv::Device dev = sv::Device::CPU;
+    int index = 0;
+    sv::parse_device(device, &dev, &index);
     if (mode == "pipeline") {
       // Whole text-to-video, per stage; frames are converted to RGB bytes as a writer would take them.
-      sv::Context ctx(sv::Device::CPU, threads);
-      auto pl = sv::pipeline::SanaVideoPipeline::load(model);
+      sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
+      auto pl = sv::pipeline::SanaVideoPipeline::load(model, &ctx);
       sv::pipeline::GenerateCallbacks cb;
       cb.on_frames = [](const sv::Tensor& f) {
         for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, 0), i);
@@ -65,17 +68,17 @@ int main(int argc, char** argv) {
         enc.push_back(r.seconds_encode), den.push_back(r.seconds_denoise), dec.push_back(r.seconds_decode);
       }
       auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
-      std::printf("{\"engine\": \"sana-video\", \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"total_s\": %.6f}\n",
+      std::printf("{\"engine\": \"sana-video\", \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"total_s\": %.6f",
                   med(enc), med(den), med(dec), med(enc) + med(den) + med(dec));
+      if (ctx.runtime())
+        std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
+                    dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
+      std::printf("}\n");
       return 0;
     }
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
              "usage: sv-bench --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
-    sv::Device dev = sv::Device::CPU;
-    int index = 0;
-    sv::parse_device(device, &dev, &index);
     sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
-    SV_CHECK(dev == sv::Device::CPU || mode == "dit" || mode == "gemma2", "--device cuda: only dit and gemma2 run on the GPU");
     const auto in = sv::io::TensorSource::open(inputs);
     auto opt = [&](const char* n) { return in.has(n) ? ctx.to_device(in.get(n)) : sv::Tensor(); };
     std::function<void()> run;
@@ -89,10 +92,11 @@ int main(int argc, char** argv) {
            opt("encoder_attention_mask"), sv::Tensor(), {}};
       run = [&] { dit->forward(ctx, x); };
     } else if (mode == "vae-decode") {
-      vae = sv::wan_vae::AutoencoderKLWan::load(model);
+      vae = sv::wan_vae::AutoencoderKLWan::load(model, &ctx);
       run = [&] {
         if (stream) {
-          vae->decode(ctx, in.get("latents"), [&](const sv::Tensor& f) {
+          vae->decode(ctx, in.get("latents"), [&](const sv::Tensor& fd) {
+            const sv::Tensor f = fd.to_host();  // what a writer receives
             for (int64_t b = 0; b < f.size(0); ++b)
               for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, b), i);
           });

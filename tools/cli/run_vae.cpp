@@ -14,12 +14,12 @@ namespace sv::cli {
 
 int run_vae_decode(const std::vector<std::string>& argv) {
   const std::string cmd = "run vae-decode";
-  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--video", "--fps"}, cmd);
+  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--video", "--fps", "--device", "--dtype"}, cmd);
   const std::string in_path = args.get("--inputs", cmd);
   SV_CHECK(args.has("--output") || args.has("--video"), cmd, ": give --output OUT.safetensors and/or --video FILE");
   const int fps = args.get_int("--fps", 16, cmd);
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
-  auto vae = wan_vae::AutoencoderKLWan::load(args.get("--model", cmd));
+  Context ctx = args.context(cmd);
+  auto vae = wan_vae::AutoencoderKLWan::load(args.get("--model", cmd), &ctx);
   const io::TensorSource in = io::TensorSource::open(in_path);
   SV_CHECK(in.has("latents"), in_path, ": missing input tensor 'latents'");
   const Tensor z = in.get("latents");
@@ -36,21 +36,23 @@ int run_vae_decode(const std::vector<std::string>& argv) {
     writer = io::VideoWriter::open(args.get("--video", cmd), o);
   }
   std::vector<Tensor> parts;
-  vae->decode(ctx, z, [&](const Tensor& frames) {
+  vae->decode(ctx, z, [&](const Tensor& device_frames) {
+    const Tensor frames = device_frames.to_host();
     if (writer) writer->write_frames(frames.select(0, 0));
     if (args.has("--output")) parts.push_back(frames);
   });
   if (writer) writer->finish();
-  if (args.has("--output")) io::write_safetensors(args.get("--output", cmd), {{"sample", ops::cat(ctx, parts, 2)}});
+  Context host(Device::CPU, 1);
+  if (args.has("--output")) io::write_safetensors(args.get("--output", cmd), {{"sample", ops::cat(host, parts, 2)}});
   return 0;
 }
 
 int run_vae_encode(const std::vector<std::string>& argv) {
   const std::string cmd = "run vae-encode";
-  Args args(argv, {"--model", "--inputs", "--output", "--threads"}, cmd);
+  Args args(argv, {"--model", "--inputs", "--output", "--threads", "--device", "--dtype"}, cmd);
   const std::string in_path = args.get("--inputs", cmd);
-  Context ctx(Device::CPU, args.get_int("--threads", 0, cmd));
-  auto vae = wan_vae::AutoencoderKLWan::load(args.get("--model", cmd));
+  Context ctx = args.context(cmd);
+  auto vae = wan_vae::AutoencoderKLWan::load(args.get("--model", cmd), &ctx);
   const io::TensorSource in = io::TensorSource::open(in_path);
   SV_CHECK(in.has("video"), in_path, ": missing input tensor 'video'");
   const Tensor v = in.get("video");

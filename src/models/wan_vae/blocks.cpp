@@ -10,10 +10,10 @@ Tensor last_frames(const Tensor& x, int64_t n) {  // copied so the cache never p
   return x.narrow(2, x.size(2) - n, n).clone();
 }
 
-Tensor zero_frames(const Tensor& like, int64_t n) {
+Tensor zero_frames(const Context& ctx, const Tensor& like, int64_t n) {
   Shape s = like.shape();
   s[2] = n;
-  return Tensor::zeros(s);
+  return ctx.zeros(s);
 }
 
 }  // namespace
@@ -38,7 +38,7 @@ Tensor CausalConv3d::forward(Context& ctx, const Tensor& x, const Tensor* cache)
   int64_t front = 2 * pad[0];
   std::vector<Tensor> parts;
   if (cache && front > 0) front -= cache->size(2);
-  if (front > 0) parts.push_back(zero_frames(x, front));
+  if (front > 0) parts.push_back(zero_frames(ctx, x, front));
   if (cache && pad[0] > 0) parts.push_back(*cache);
   Tensor in = x;
   if (!parts.empty()) {
@@ -123,7 +123,7 @@ Tensor Resample::forward(Context& ctx, const Tensor& x_in, FeatCache& fc) const 
     } else {
       Tensor cache_x = last_frames(x, 2);
       if (cache_x.size(2) < 2 && e.kind == CacheEntry::Frames) cache_x = ops::cat(ctx, {last_frames(e.t, 1), cache_x}, 2);
-      if (cache_x.size(2) < 2 && e.kind == CacheEntry::Rep) cache_x = ops::cat(ctx, {zero_frames(cache_x, 1), cache_x}, 2);
+      if (cache_x.size(2) < 2 && e.kind == CacheEntry::Rep) cache_x = ops::cat(ctx, {zero_frames(ctx, cache_x, 1), cache_x}, 2);
       const Tensor y = e.kind == CacheEntry::Rep ? time_conv.forward(ctx, x) : time_conv.forward(ctx, x, &e.t);
       e.kind = CacheEntry::Frames;
       e.t = cache_x;
@@ -138,10 +138,10 @@ Tensor Resample::forward(Context& ctx, const Tensor& x_in, FeatCache& fc) const 
     // ZeroPad2d((0, 1, 0, 1)): one zero column on the right, one zero row at the bottom.
     Shape sw = x.shape(), sh = x.shape();
     sw[4] = 1;
-    x = ops::cat(ctx, {x, Tensor::zeros(sw)}, 4);
+    x = ops::cat(ctx, {x, ctx.zeros(sw)}, 4);
     sh = x.shape();
     sh[3] = 1;
-    x = conv.forward(ctx, ops::cat(ctx, {x, Tensor::zeros(sh)}, 3));
+    x = conv.forward(ctx, ops::cat(ctx, {x, ctx.zeros(sh)}, 3));
   }
   if (mode == Down3d) {
     CacheEntry& e = fc.next();

@@ -7,16 +7,16 @@
 
 namespace sv::wan_vae {
 
-std::unique_ptr<AutoencoderKLWan> AutoencoderKLWan::load(const std::string& dir) {
+std::unique_ptr<AutoencoderKLWan> AutoencoderKLWan::load(const std::string& dir, const Context* place) {
   namespace fs = std::filesystem;
   SV_CHECK(fs::is_directory(dir), dir, ": VAE directory not found");
   const Config cfg = Config::from_json(io::JsonConfig::load((fs::path(dir) / "config.json").string()));
   const io::TensorSource src = io::TensorSource::open(dir);
-  return std::make_unique<AutoencoderKLWan>(cfg, src);
+  return std::make_unique<AutoencoderKLWan>(cfg, src, place);
 }
 
-AutoencoderKLWan::AutoencoderKLWan(const Config& c, const io::TensorSource& weights) : cfg_(c) {
-  io::WeightBinder binder(weights);
+AutoencoderKLWan::AutoencoderKLWan(const Config& c, const io::TensorSource& weights, const Context* place) : cfg_(c) {
+  io::WeightBinder binder(weights, place);
   const io::Scope root(binder);
   const int64_t nlev = static_cast<int64_t>(c.dim_mult.size());
   // Encoder: dims = base * [1] + dim_mult.
@@ -109,7 +109,7 @@ void check_latents(const Config& c, const Tensor& z) {
 
 Tensor AutoencoderKLWan::DecodeSession::push(Context& ctx, const Tensor& z_in) {
   check_latents(vae_.cfg_, z_in);
-  const Tensor z = vae_.post_quant_conv_.forward(ctx, z_in.to_f32());
+  const Tensor z = vae_.post_quant_conv_.forward(ctx, ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in));
   std::vector<Tensor> outs;
   for (int64_t t = 0; t < z.size(2); ++t) outs.push_back(vae_.decode_chunk(ctx, z.narrow(2, t, 1).contiguous(), cache_));
   return outs.size() == 1 ? outs[0] : ops::cat(ctx, outs, 2);
@@ -142,7 +142,7 @@ Tensor AutoencoderKLWan::encode(Context& ctx, const Tensor& x_in) const {
   SV_CHECK(x_in.size(1) == c.in_channels, "video has ", x_in.size(1), " channels but the VAE takes ", c.in_channels);
   SV_CHECK(x_in.size(0) > 0 && x_in.size(2) > 0 && x_in.size(3) > 0 && x_in.size(4) > 0, "video ",
            shape_str(x_in.shape()), " has an empty dimension");
-  const Tensor x = x_in.to_f32();
+  const Tensor x = ctx.to_device(x_in.device() == Device::CPU ? x_in.to_f32() : x_in);
   FeatCache fc;
   std::vector<Tensor> outs;
   const int64_t chunks = 1 + (x.size(2) - 1) / 4;

@@ -17,8 +17,9 @@ namespace sv::wan_vae {
 
 class AutoencoderKLWan {
  public:
-  static std::unique_ptr<AutoencoderKLWan> load(const std::string& dir);
-  AutoencoderKLWan(const Config& cfg, const io::TensorSource& weights);
+  // `place`: the context whose device holds the weights (null: the host); inputs may live anywhere.
+  static std::unique_ptr<AutoencoderKLWan> load(const std::string& dir, const Context* place = nullptr);
+  AutoencoderKLWan(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
   const Config& config() const { return cfg_; }
 
   // vae.decode(z).sample: z [B, z_dim, T, h, w] (already de-normalised) -> [B, 3, 1 + 4(T-1), 8h, 8w],

@@ -62,6 +62,7 @@ class CudaRuntime : public DeviceRuntime {
   size_t peak_bytes() const override;
   void reset_peak() override;
   void upload(void* dst, const void* src, size_t bytes) override;
+  void fill_zero(void* dst, size_t bytes) override;
 
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t blas() const { return blas_; }

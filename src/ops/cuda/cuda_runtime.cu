@@ -220,6 +220,11 @@ void CudaRuntime::upload(void* dst, const void* src, size_t bytes) {
   SV_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
 }
 
+void CudaRuntime::fill_zero(void* dst, size_t bytes) {
+  cudaSetDevice(index_);
+  SV_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+}
+
 void CudaRuntime::synchronize() {
   cudaSetDevice(index_);
   SV_CUDA_CHECK(cudaStreamSynchronize(stream_));

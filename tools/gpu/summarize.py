@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Folds one scripts/gpu_check.sh session into OUT/summary.json and prints a short table (last).
+
+  summarize.py --out OUT --mode device|dry-run [--state STATE_DIR] [--manifest MANIFEST.json]
+Reads OUT/gtest_cuda.json, OUT/bench_gpu.json and, from STATE_DIR, host.json, loader.json and
+steps.tsv (one `name<TAB>rc<TAB>seconds<TAB>note` line per step). Standard library only.
+Exit status 0 always: `ok` in summary.json says whether the session passed.
+"""
+import argparse
+import json
+import os
+
+
+def load(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def gtest_counts(path):
+    d = load(path)
+    if d is None:
+        return {"ran": False, "note": f"{os.path.basename(path)} missing or unreadable"}
+    passed = failed = skipped = 0
+    failures, skipped_names = {}, []
+    for suite in d.get("testsuites", []):
+        for t in suite.get("testsuite", []):
+            name = f"{suite.get('name')}.{t.get('name')}"
+            if t.get("result") == "SKIPPED" or t.get("status") == "NOTRUN":
+                skipped += 1
+                skipped_names.append(name)
+            elif t.get("failures"):
+                failed += 1
+                failures[name] = " | ".join(f.get("failure", "")[:400] for f in t["failures"])[:800]
+            else:
+                passed += 1
+    return {"ran": True, "total": passed + failed + skipped, "passed": passed, "failed": failed, "skipped": skipped,
+            "failures": failures, "skipped_names": skipped_names[:40], "time": d.get("time")}
+
+
+def fmt(v, unit="", nd=3):
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        return f"{v:.{nd}g}{unit}"
+    return f"{v}{unit}"
+
+
+def stage_line(name, r, extra=""):
+    if not isinstance(r, dict):
+        return f"  {name:<34s} -"
+    if "error" in r:
+        return f"  {name:<34s} FAILED: {r['error'][:110]}"
+    if "skipped" in r:
+        return f"  {name:<34s} skipped: {r['skipped'][:100]}"
+    parts = []
+    if "median_s" in r:
+        parts.append(f"{r['median_s']:.4f} s")
+    elif "seconds" in r:
+        parts.append(f"{r['seconds']:.3f} s")
+    if r.get("tflops"):
+        parts.append(f"{r['tflops']:.0f} TFLOP/s")
+    if r.get("compile_s"):
+        parts.append(f"compile {r['compile_s']:.0f} s")
+    if r.get("peak_gpu_mib"):
+        parts.append(f"peak {r['peak_gpu_mib'] / 1024:.1f} GiB")
+    return f"  {name:<34s} " + ", ".join(parts) + extra
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mode", default="device")
+    ap.add_argument("--state", default=None)
+    ap.add_argument("--manifest", default=None)
+    a = ap.parse_args()
+    st = a.state or a.out
+    host = load(os.path.join(st, "host.json"), {})
+    loader = load(os.path.join(st, "loader.json"), {})
+    man = load(a.manifest, {}) if a.manifest else {}
+    steps = {}
+    try:
+        for line in open(os.path.join(st, "steps.tsv")):
+            p = line.rstrip("\n").split("\t")
+            if len(p) >= 3:
+                steps[p[0]] = {"rc": int(p[1]), "seconds": float(p[2]), "note": p[3] if len(p) > 3 else ""}
+    except OSError:
+        pass
+    tests = gtest_counts(os.path.join(a.out, "gtest_cuda.json"))
+    bench = load(os.path.join(a.out, "bench_gpu.json"), {})
+    bench_fail = {}
+
+    def walk(d, pre=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                if "error" in v:
+                    bench_fail[pre + k] = v["error"][:300]
+                else:
+                    walk(v, pre + k + ".")
+    walk({k: v for k, v in bench.items() if k != "meta"})
+    ok = bool(loader.get("ok")) and tests.get("ran") and tests.get("failed", 1) == 0 and not bench_fail \
+        and steps.get("bench", {}).get("rc", 1) == 0
+    summary = {
+        "ok": bool(ok), "mode": a.mode, "host": host, "loader": loader,
+        "package": {k: man.get(k) for k in ("git_head", "git_dirty", "created", "built_on", "needs_glibc", "sv_cuda",
+                                            "pkg_tar_bytes")} | {"ffmpeg_carried": man.get("ffmpeg", {}).get("carried"),
+                                                                 "ffmpeg_note": man.get("ffmpeg", {}).get("note")},
+        "steps": steps, "tests_cuda": tests, "bench_failed_stages": bench_fail,
+        "bench_headline": bench.get("headline", {}), "bench_meta": bench.get("meta", {}),
+    }
+    with open(os.path.join(a.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1, default=str)
+
+    # ---- the table (printed last: the device tool's reply carries the tail)
+    L = []
+    gpu = host.get("gpu") or bench.get("meta", {}).get("gpu") or "no GPU"
+    L.append(f"== sana-video GPU check ({a.mode}): {gpu}; driver {host.get('driver') or '-'}; nvcc {host.get('nvcc') or '-'}; "
+             f"package {man.get('git_head', '?')}{'+dirty' if man.get('git_dirty') else ''}")
+    for n, s in steps.items():
+        L.append(f"  step {n:<28s} rc {s['rc']:<4d} {s['seconds']:7.1f} s  {s['note'][:70]}")
+    if loader:
+        L.append(f"  binaries load: {'yes' if loader.get('ok') else 'NO'}"
+                 + (f" (LD_LIBRARY_PATH {loader.get('ld_path')})" if loader.get("ok") else f": {str(loader.get('error'))[:200]}"))
+    if tests.get("ran"):
+        L.append(f"  sv-tests *Cuda*: {tests['passed']} passed, {tests['failed']} failed, {tests['skipped']} skipped")
+        for n, m in list(tests["failures"].items())[:8]:
+            L.append(f"    FAILED {n}: {m[:150]}")
+    else:
+        L.append(f"  sv-tests *Cuda*: not run ({tests.get('note')})")
+    d, g = bench.get("dit", {}), bench.get("gemma2", {})
+    if d or g:
+        meta = bench.get("meta", {})
+        shp = "x".join(map(str, d.get("inputs", {}).get("hidden_states", []))) or "?"
+        L.append(f"-- DiT {'tiny' if meta.get('tiny') else '2B'} latent {shp}, seconds per CFG step; "
+                 f"torch {meta.get('torch', '-')}, diffusers {meta.get('diffusers', '-')}")
+        L.append(stage_line("diffusers eager", d.get("diffusers_eager")))
+        L.append(stage_line("diffusers fp32 (reference)", d.get("diffusers_fp32")))
+        L.append(stage_line("diffusers torch.compile", d.get("diffusers_compile")))
+        ours = d.get("ours")
+        tgt = ""
+        if isinstance(ours, dict) and "median_s" in ours and d.get("target_s"):
+            tgt = f"  target <= {d['target_s']} s: {'MET' if ours['median_s'] <= d['target_s'] else 'missed'}"
+        L.append(stage_line(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", ours, tgt))
+        num = d.get("numerics", {})
+        if isinstance(num, dict) and "error" in num:
+            L.append(stage_line("numerics", num))
+        elif num:
+            L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in num.items() if "_vs_" in k))
+        if g:
+            L.append("-- Gemma2 " + ("tiny" if meta.get("tiny") else "2B") + ", 2 prompts")
+            L.append(stage_line("transformers eager", g.get("transformers_eager")))
+            L.append(stage_line(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", g.get("ours")))
+            gn = g.get("numerics", {})
+            if isinstance(gn, dict) and "error" in gn:
+                L.append(stage_line("numerics", gn))
+            elif gn:
+                L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in gn.items() if "_vs_" in k))
+    if bench:
+        hl = bench.get("headline", {})
+        if "dit_speedup_vs_eager" in hl or "dit_speedup_vs_compile" in hl:
+            L.append(f"  DiT speed-up: {fmt(hl.get('dit_speedup_vs_eager'), 'x')} vs eager, "
+                     f"{fmt(hl.get('dit_speedup_vs_compile'), 'x')} vs torch.compile; "
+                     f"Gemma2: {fmt(hl.get('gemma2_speedup'), 'x')}")
+        es = bench.get("engine_smoke", {})
+        if es:
+            L.append("  engine smoke (CPU, goldens): " + ", ".join(
+                f"{k} " + ("FAILED" if "error" in v else f"{v.get('median_s', 0):.3f} s rel L2 {fmt(v.get('rel_l2'))}")
+                for k, v in es.items() if isinstance(v, dict)))
+        if "torch_stack" in bench:
+            L.append(f"  PyTorch side: {json.dumps(bench['torch_stack'])[:160]}")
+    for n, e in list(bench_fail.items())[:6]:
+        L.append(f"  bench FAILED {n}: {e[:140]}")
+    L.append(f"== {'OK' if ok else 'NOT OK'}: summary in {os.path.join(a.out, 'summary.json')}")
+    print("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()
