@@ -380,6 +380,14 @@ TEST(CudaWanVae, StreamingMemoryIsFlat) {
     peak.push_back(ctx.runtime()->peak_bytes());
   }
   EXPECT_LE(peak[1], peak[0] + peak[0] / 20) << peak[0] << " -> " << peak[1] << " bytes";
+  // A decode that cannot fit is refused up front with the sizes in the message.
+  EXPECT_NO_THROW(vae->check_decode_fits(ctx, 60, 104));
+  try {
+    vae->check_decode_fits(ctx, 40000, 40000);
+    FAIL() << "an impossible decode was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MiB are free"), std::string::npos) << e.what();
+  }
 }
 
 // A short LongSANA generation with everything on the GPU (fp32) against the CPU run.

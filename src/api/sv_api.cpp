@@ -8,6 +8,7 @@
 
 #include "core/context.h"
 #include "io/safetensors.h"
+#include "io/async_writer.h"
 #include "io/video_writer.h"
 #include "io/json_config.h"
 #include "pipeline/long_video.h"
@@ -246,7 +247,8 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
       o.height = p.height;
       o.fps = fps;
       o.fragmented = gp->long_video != 0;
-      writer = sv::io::VideoWriter::open(gp->output_path, o);
+      // Encoding runs on its own thread, beside the decoder.
+      writer = std::make_unique<sv::io::AsyncVideoWriter>(sv::io::VideoWriter::open(gp->output_path, o));
       if (gp->long_video && gp->progress)
         gp->progress(("streaming to " + writer->temp_path()).c_str(), 0, 0, 0.0, -1.0, gp->user_data);
     }

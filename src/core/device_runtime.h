@@ -26,6 +26,8 @@ class DeviceRuntime {
   // Host -> device bytes on the context's stream, ordered with its kernels; the host buffer may be
   // freed on return.
   virtual void upload(void* dst, const void* src, size_t bytes) = 0;
+  // Bytes a new allocation can still get: the device's free memory plus the allocator's cached blocks.
+  virtual size_t available_bytes() const = 0;
   // Zeroes device bytes on the context's stream.
   virtual void fill_zero(void* dst, size_t bytes) = 0;
 };

@@ -139,6 +139,8 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
   const int nblocks = static_cast<int>(plan.block_starts.size());
 
+  if (cb.on_frames)
+    pipe.vae().check_decode_fits(ctx, p.height / vc.scale_factor_spatial, p.width / vc.scale_factor_spatial);
   // 1. One embedding per distinct prompt (CFG is off in LongSANA: no negative pass).
   auto t0 = clock::now();
   if (cb.progress) cb.progress("encode", 0, static_cast<int>(p.prompts.size()));

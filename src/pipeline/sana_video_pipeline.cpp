@@ -127,6 +127,9 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   validate(p);
   using clock = std::chrono::steady_clock;
   GenerateResult r;
+  // Refuse before any work when the streamed decode cannot fit on the device.
+  if (cb.on_frames)
+    vae_->check_decode_fits(ctx, p.height / vae_->config().scale_factor_spatial, p.width / vae_->config().scale_factor_spatial);
   // Small host-side tensors (prompt embeddings, masks) are assembled on a host context.
   std::unique_ptr<Context> host_owned;
   if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());

@@ -107,6 +107,24 @@ void check_latents(const Config& c, const Tensor& z) {
 }
 }  // namespace
 
+size_t AutoencoderKLWan::decode_bytes_lower_bound(int64_t h, int64_t w) const {
+  int64_t up = 1;
+  for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
+  const int64_t H = h * up, W = w * up, C = cfg_.decoder_base_dim * cfg_.dim_mult.front();
+  const size_t act = static_cast<size_t>(4 * C * H * W) * sizeof(float);  // one [C, 4, H, W] activation
+  const size_t cols = std::min<size_t>(size_t(512) << 20, static_cast<size_t>(C * 27 * 4 * H * W) * 2);
+  return 3 * act + cols;  // input, output and the cached/residual copy of a resblock, plus columns
+}
+
+void AutoencoderKLWan::check_decode_fits(const Context& ctx, int64_t h, int64_t w) const {
+  if (!ctx.runtime()) return;
+  const size_t need = decode_bytes_lower_bound(h, w), have = ctx.runtime()->available_bytes();
+  int64_t up = 1;
+  for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
+  SV_CHECK(have >= need, "the VAE decode of ", w * up, " x ", h * up, " frames needs at least ", need >> 20,
+           " MiB of GPU memory, ", have >> 20, " MiB are free on ", ctx.runtime()->name());
+}
+
 Tensor AutoencoderKLWan::DecodeSession::push(Context& ctx, const Tensor& z_in) {
   check_latents(vae_.cfg_, z_in);
   const Tensor z = vae_.post_quant_conv_.forward(ctx, ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in));

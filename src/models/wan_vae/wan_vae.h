@@ -31,6 +31,12 @@ class AutoencoderKLWan {
   // (mean = channels [0, z_dim)). Trailing frames beyond 1 + 4k are dropped, as diffusers does.
   Tensor encode(Context& ctx, const Tensor& x) const;
 
+  // A lower bound on the device memory one streamed decode step needs for latents of h x w (the
+  // full-resolution activations of a four-frame chunk and the convolution's column buffer).
+  size_t decode_bytes_lower_bound(int64_t h, int64_t w) const;
+  // Throws one clear line when the context's device has less free memory than that bound.
+  void check_decode_fits(const Context& ctx, int64_t h, int64_t w) const;
+
   class DecodeSession {
    public:
     explicit DecodeSession(const AutoencoderKLWan& vae) : vae_(vae) {}

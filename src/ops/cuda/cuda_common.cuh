@@ -43,6 +43,7 @@ class CachingAllocator : public Allocator {
   void release_cached();
   size_t peak_bytes() const;
   void reset_peak();
+  size_t cached_bytes() const;
 
  private:
   int device_;
@@ -63,6 +64,7 @@ class CudaRuntime : public DeviceRuntime {
   void reset_peak() override;
   void upload(void* dst, const void* src, size_t bytes) override;
   void fill_zero(void* dst, size_t bytes) override;
+  size_t available_bytes() const override;
 
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t blas() const { return blas_; }

@@ -181,6 +181,13 @@ size_t CachingAllocator::peak_bytes() const {
   return peak_;
 }
 
+size_t CachingAllocator::cached_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& kv : free_) n += kv.first;
+  return n;
+}
+
 void CachingAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mu_);
   peak_ = live_;
@@ -218,6 +225,13 @@ CudaRuntime::~CudaRuntime() {
 void CudaRuntime::upload(void* dst, const void* src, size_t bytes) {
   cudaSetDevice(index_);
   SV_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
+}
+
+size_t CudaRuntime::available_bytes() const {
+  cudaSetDevice(index_);
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
+  return free_b + static_cast<CachingAllocator*>(alloc_.get())->cached_bytes();
 }
 
 void CudaRuntime::fill_zero(void* dst, size_t bytes) {

@@ -1,0 +1,108 @@
+// The threaded video writer: frames reach the wrapped writer in order while the caller goes on,
+// encoder errors surface at the next call, and an unfinished writer leaves no output.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "io/async_writer.h"
+#include "test_util.h"
+
+namespace sv {
+namespace {
+
+struct FakeWriter : io::VideoWriter {
+  std::vector<float> firsts;  // first value of every clip, in arrival order
+  int64_t n = 0;
+  int fail_at = -1, calls = 0;
+  bool finished = false;
+  std::string tmp = "fake.tmp";
+  std::atomic<bool>* destroyed = nullptr;
+  ~FakeWriter() override {
+    if (destroyed) *destroyed = true;
+  }
+  void write_frames(const Tensor& f) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    SV_CHECK(calls++ != fail_at, "encoder failed");
+    firsts.push_back(f.to_vector()[0]);
+    n += f.size(1);
+  }
+  void finish() override { finished = true; }
+  int64_t frames_written() const override { return n; }
+  const std::string& temp_path() const override { return tmp; }
+};
+
+Tensor clip(float v, int64_t frames) {
+  std::vector<float> d(static_cast<size_t>(3 * frames * 2 * 2), v);
+  return Tensor::from_vector(d, {3, frames, 2, 2});
+}
+
+TEST(AsyncVideoWriter, WritesEveryClipInOrder) {
+  auto fake = std::make_unique<FakeWriter>();
+  FakeWriter* f = fake.get();
+  io::AsyncVideoWriter w(std::move(fake), 2);
+  for (int i = 0; i < 20; ++i) w.write_frames(clip(static_cast<float>(i), 1 + i % 4));
+  w.finish();
+  ASSERT_EQ(f->firsts.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(f->firsts[static_cast<size_t>(i)], static_cast<float>(i));
+  EXPECT_TRUE(f->finished);
+  int64_t total = 0;
+  for (int i = 0; i < 20; ++i) total += 1 + i % 4;
+  EXPECT_EQ(w.frames_written(), total);
+}
+
+TEST(AsyncVideoWriter, EncoderErrorSurfacesAndNothingIsFinished) {
+  auto fake = std::make_unique<FakeWriter>();
+  fake->fail_at = 3;
+  FakeWriter* f = fake.get();
+  io::AsyncVideoWriter w(std::move(fake), 1);
+  bool threw = false;
+  try {
+    for (int i = 0; i < 50; ++i) w.write_frames(clip(1.0f, 1));
+    w.finish();
+  } catch (const Error& e) {
+    threw = std::string(e.what()).find("encoder failed") != std::string::npos;
+  }
+  EXPECT_TRUE(threw);
+  EXPECT_FALSE(f->finished);
+}
+
+TEST(AsyncVideoWriter, DroppedWithoutFinishDestroysTheWriter) {
+  std::atomic<bool> destroyed{false};
+  {
+    auto fake = std::make_unique<FakeWriter>();
+    fake->destroyed = &destroyed;
+    io::AsyncVideoWriter w(std::move(fake), 2);
+    for (int i = 0; i < 5; ++i) w.write_frames(clip(1.0f, 2));
+  }
+  EXPECT_TRUE(destroyed);
+}
+
+// With the real FFmpeg writer: a PNG folder gets every frame, and a dropped MP4 leaves no file.
+TEST(AsyncVideoWriter, RealWriterPngFolderAndDroppedMp4) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("sv_async_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  io::VideoWriter::Options o;
+  o.width = 16, o.height = 16, o.fps = 8;
+  std::vector<float> d(static_cast<size_t>(3 * 4 * 16 * 16), 0.25f);
+  {
+    io::AsyncVideoWriter w(io::VideoWriter::open(dir.string() + "/", o));
+    for (int i = 0; i < 3; ++i) w.write_frames(Tensor::from_vector(d, {3, 4, 16, 16}));
+    w.finish();
+    EXPECT_EQ(w.frames_written(), 12);
+  }
+  int pngs = 0;
+  for (const auto& e : fs::directory_iterator(dir)) pngs += e.path().extension() == ".png";
+  EXPECT_EQ(pngs, 12);
+  fs::remove_all(dir);
+  const fs::path mp4 = fs::temp_directory_path() / ("sv_async_" + std::to_string(::getpid()) + ".mp4");
+  {
+    io::AsyncVideoWriter w(io::VideoWriter::open(mp4.string(), o));
+    w.write_frames(Tensor::from_vector(d, {3, 4, 16, 16}));
+  }
+  EXPECT_FALSE(fs::exists(mp4));
+}
+
+}  // namespace
+}  // namespace sv
