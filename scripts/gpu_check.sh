@@ -11,11 +11,14 @@
 #   bash scripts/gpu_check.sh --on-device --out "$OUT"
 #        what the device tool runs on the GPU machine, from the repo root, with carry [".gpu/carry"]:
 #        probe, unpack, load check, sv-tests *Cuda* (gtest JSON), bench_gpu.py (PyTorch peer + ours),
-#        OUT/summary.json and a short table printed last. Ends inside --deadline-s (default 540 s).
+#        OUT/summary.json and a short table printed last. Ends inside --deadline-s (default 420 s: the bench
+#        covers DiT, Gemma2, Wan VAE decode and the whole 480p text-to-video; torch.compile only if time is left).
 #
 # Options: --out DIR  --build-dir DIR (default build)  --pkg-dir DIR (default .gpu; a CTest run should use
 #   its own, e.g. the build tree, so it never replaces the package meant for the device)  --no-pip
 #   --no-strip  --deadline-s N  --bench-args "ARGS" (extra bench_gpu.py arguments, device step)
+#   Env SV_BENCH_PYTHON: the interpreter for bench_gpu.py (default python3; e.g. a venv with torch + transformers
+#   to rehearse the tiny PyTorch end to end in --dry-run).
 # Files: OUT/{gpu_check.log, gpu_probe.txt, gtest_cuda.json, bench_gpu.json, summary.json} (5 of the tool's 8).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -251,13 +254,13 @@ PY
 
   # 6. the benchmark (PyTorch peers and ours); ours run with the package's LD_LIBRARY_PATH only
   local bto=$(( $(left) - 10 ))
-  if [ "$bto" -gt 420 ]; then bto=420; fi
+  if [ "$bto" -gt 380 ]; then bto=380; fi
   local bargs=(--out "$OUT" --bin-dir "$BIN" --ld-path "${ldp:-$LIB:$LIB/compat${cudadir:+:$cudadir}}" --py-dir "$PKG/py"
                --budget-s "$((bto - 15 > 10 ? bto - 15 : 10))")
   [ "$dry" = 1 ] && bargs+=(--dry-run)
   # shellcheck disable=SC2206
   [ -n "$BENCH_ARGS" ] && bargs+=($BENCH_ARGS)
-  step bench "$bto" python3 "$ROOT/tools/bench/bench_gpu.py" "${bargs[@]}"
+  step bench "$bto" "${SV_BENCH_PYTHON:-python3}" "$ROOT/tools/bench/bench_gpu.py" "${bargs[@]}"
 
   # 7. summary.json and the table (last)
   python3 "$ROOT/tools/gpu/summarize.py" --out "$OUT" --mode "$([ "$dry" = 1 ] && echo dry-run || echo device)" \
@@ -268,7 +271,7 @@ case "$MODE" in
   prepare)
     prepare
     say "ready. Device tool call:"
-    say "  run(command='bash scripts/gpu_check.sh --on-device --out \$OUT', carry=['.gpu/carry'], timeout_s=590)"
+    say "  run(command='bash scripts/gpu_check.sh --on-device --out \$OUT', carry=['.gpu/carry'], timeout_s=480)"
     say "  (then read \$OUT/summary.json; \$OUT also holds gtest_cuda.json, bench_gpu.json, gpu_probe.txt, gpu_check.log)"
     [ "$PKG" = "$ROOT/.gpu" ] || say "NOTE: --pkg-dir $PKG is not .gpu: the device call above carries .gpu/carry only"
     ;;
@@ -303,7 +306,7 @@ PY
     exit $rc
     ;;
   device)
-    OUT="${OUT:-$ROOT/out/gpu_check}"; DEADLINE_S="${DEADLINE_S:-540}"
+    OUT="${OUT:-$ROOT/out/gpu_check}"; DEADLINE_S="${DEADLINE_S:-420}"
     mkdir -p "$OUT"
     exec > >(tee -a "$OUT/gpu_check.log") 2>&1
     say "on device: $(hostname 2>/dev/null || true), repo $ROOT, out $OUT, deadline ${DEADLINE_S}s"

@@ -16,15 +16,30 @@ after every stage, so a run killed at its time limit still leaves what it measur
            GeGLU 9216, vocab 256000, sliding window 4096, softcaps 50 / 30), random weights, bf16;
            two prompts of 300 random tokens, full mask: transformers eager (bf16, and fp32 as the
            reference), `sv-bench gemma2 --device cuda --dtype bf16`, numerics as above.
+  vae      Wan2.1 VAE (diffusers AutoencoderKLWan default config: base_dim 96, z_dim 16, dim_mult
+           [1,2,4,4], 2 res blocks, temporal downsample [F,T,T]), random seeded weights saved fp32;
+           decode of latents [1,16,21,60,104] (480p, 81 frames): diffusers fp32 (its warm-up run, TF32
+           off, is the numerics reference; timed runs with PyTorch's defaults) and bf16, vs ours
+           `sv-bench vae-decode --stream 1` fp32 and bf16 (frames streamed to the host as RGB bytes);
+           numerics: ours vs diffusers (`sana-video run vae-decode`). Target for ours (bf16): <= 1.5 s and
+           <= 3 GiB (PyTorch on an H100: 3.24 s fp32 at 9.3 GiB, 2.25 s bf16).
+  pipeline the whole 480p 81-frame 50-step CFG-6 text-to-video with the folders above (DiT, Gemma2, VAE;
+           toy tokenizer, DPM-Solver++ flow scheduler with flow_shift 8) assembled as a SanaVideoPipeline
+           folder: ours `sv-bench pipeline --iters 1 --warmup 0` (stage times) vs diffusers
+           SanaVideoPipeline eager bf16, output_type "np", end to end with a CUDA sync (encode / decode
+           timed through wrappers). When the budget is short both run the same smaller step count
+           (pipeline.steps_note says so). Target for ours: <= 25 s at 50 steps.
+  long_video LongSANA: not measured (needs the MP4 writer; FFmpeg is not carried to the device).
   compile  torch.compile (default mode) of the same transformer, last, and only when the time budget
-           still allows (compiling takes ~2 minutes).
+           still allows (compiling takes ~2 minutes; with the stages above it usually does not).
 
 Usage:
-  python3 tools/bench/bench_gpu.py --out DIR            full run (GPU machine; ~4-6 minutes on an H200)
+  python3 tools/bench/bench_gpu.py --out DIR            full run (GPU machine; ~5-6 minutes on an H200)
   python3 tools/bench/bench_gpu.py --tiny --out DIR     tiny configs on whatever device is there
   python3 tools/bench/bench_gpu.py --dry-run --out DIR  argument check + tiny end to end where torch and
       diffusers import (engine on the CPU, fp32, without a GPU), and always an engine-only smoke test on
-      the repository's golden DiT / Gemma2 folders that needs neither torch nor numpy. Exit 1 if it fails.
+      the repository's golden DiT / Gemma2 / toy VAE folders that needs neither torch nor numpy. Exit 1 if
+      it fails.
 Writes DIR/bench_gpu.json (one file). Our binaries come from --bin-dir (default: $SV_GPU_BIN_DIR, else
 .gpu/unpacked/bin, else build/), run with LD_LIBRARY_PATH=--ld-path (default $SV_GPU_LD_PATH) prepended;
 the PyTorch side never sees that path. diffusers comes from --py-dir (default $SV_GPU_PY_DIR, else .gpu/py,
@@ -55,12 +70,19 @@ DIT_RELEASED = dict(in_channels=16, out_channels=16, num_attention_heads=20, att
                     norm_eps=1e-6, qk_norm="rms_norm_across_heads", rope_max_seq_len=1024, sample_size=30,
                     patch_size=(1, 2, 2))
 DIT_TINY = dict(DIT_RELEASED, num_attention_heads=2, attention_head_dim=12, num_layers=2, num_cross_attention_heads=2,
-                cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=20, sample_size=8)
+                cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=32, sample_size=8)
 GEMMA_2B = dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
                 num_attention_heads=8, num_key_value_heads=4, head_dim=256, query_pre_attn_scalar=256,
                 sliding_window=4096, attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
                 hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, max_position_embeddings=8192,
                 pad_token_id=0, bos_token_id=2, eos_token_id=1)
+VAE_WAN21 = dict(base_dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                 temperal_downsample=[False, True, True], dropout=0.0)   # = AutoencoderKLWan() defaults
+VAE_TINY = dict(VAE_WAN21, base_dim=8, num_res_blocks=1)
+VAE_TARGET_S, VAE_TARGET_MIB = 1.5, 3072   # ours, bf16, 480p 81 frames
+PIPE_TARGET_S = 25.0                        # ours, whole 480p 81-frame 50-step generation
+PIPE_PROMPT = "A golden retriever runs along a sunny beach at sunset, waves rolling in, cinematic tracking shot"
+LONG_SKIP = "not measured: needs the MP4 writer (FFmpeg not carried)"
 GEMMA_TINY = dict(GEMMA_2B, vocab_size=600, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
                   num_attention_heads=4, num_key_value_heads=2, head_dim=8, query_pre_attn_scalar=16, sliding_window=6,
                   max_position_embeddings=512)
@@ -203,7 +225,8 @@ class Bench:
 def short(r):
     if not isinstance(r, dict):
         return str(r)[:200]
-    keys = [k for k in ("median_s", "tflops", "peak_gpu_mib", "compile_s", "rel_l2", "params", "passed") if k in r]
+    keys = [k for k in ("median_s", "tflops", "peak_gpu_mib", "compile_s", "rel_l2", "params", "passed", "steps",
+                        "encode_s", "denoise_s", "decode_s", "load_s", "skipped") if k in r]
     s = ", ".join(f"{k}={r[k]:.4g}" if isinstance(r[k], float) else f"{k}={r[k]}" for k in keys)
     return s or json.dumps(r, default=str)[:300]
 
@@ -215,14 +238,16 @@ def engine_smoke(b):
     run-and-compare plumbing that the GPU run uses, without torch or numpy."""
     g = os.path.join(ROOT, "tests", "golden")
     cases = [("dit", os.path.join(g, "sana_dit", "p122_b2_mask"), "transformer", "sample"),
-             ("gemma2", os.path.join(g, "text", "gemma_a"), "gemma2", "last_hidden_state")]
+             ("gemma2", os.path.join(g, "text", "gemma_a"), "gemma2", "last_hidden_state"),
+             ("vae-decode", os.path.join(g, "wan_vae", "attn_b2"), "vae-decode", "sample")]
     for mode, d, run, key in cases:
         def one(mode=mode, d=d, run=run, key=key):
             if not os.path.isdir(d):
                 return {"skipped": f"{d} missing"}
             inp = os.path.join(d, "inputs.safetensors")
             r = b.ours_json(["sv-bench", mode, "--model", d, "--inputs", inp, "--iters", 2, "--warmup", 1,
-                             "--device", "cpu", "--dtype", "fp32", "--threads", 2], 120)
+                             "--device", "cpu", "--dtype", "fp32", "--threads", 2]
+                            + (["--stream", 1] if mode == "vae-decode" else []), 120)
             for k in ("median_s", "all_s", "peak_rss_mib"):
                 if k not in r:
                     raise RuntimeError(f"sv-bench {mode}: JSON lacks {k}: {r}")
@@ -238,6 +263,21 @@ def engine_smoke(b):
                 raise RuntimeError(f"ours vs golden rel L2 {err:.3g} >= 1e-3")
             return r
         b.stage(f"engine_smoke.{mode}", one)
+
+    def pipe_smoke():
+        """`sv-bench pipeline` on the tiny golden pipeline folder: the stage-time JSON the GPU run reads."""
+        d = os.path.join(g, "pipeline", "tiny_t2v")
+        if not os.path.isdir(d):
+            return {"skipped": f"{d} missing"}
+        r = b.ours_json(["sv-bench", "pipeline", "--model", d, "--prompt", "a red circle moving left", "--width", 64,
+                         "--height", 32, "--frames", 5, "--steps", 2, "--cfg", 6, "--iters", 1, "--warmup", 0,
+                         "--device", "cpu", "--dtype", "fp32", "--threads", 2], 120)
+        for k in ("encode_s", "denoise_s", "decode_s", "total_s"):
+            if k not in r:
+                raise RuntimeError(f"sv-bench pipeline: JSON lacks {k}: {r}")
+        r["median_s"] = r["total_s"]
+        return r
+    b.stage("engine_smoke.pipeline", pipe_smoke)
 
 
 # ---------------------------------------------------------------- PyTorch side
@@ -529,6 +569,243 @@ def run_torch(b, torch):
             b.stage("gemma2.ours", g_ours, need_s=20)
             b.stage("gemma2.numerics", g_numerics, need_s=20)
 
+    # ------------------------------------------------------------ Wan VAE decode (480p, 81 frames)
+    vcfg = dict(VAE_TINY if tiny else VAE_WAN21)
+    zshape = (1, 16, 3, 4, 6) if tiny else (1, 16, 21, 60, 104)
+    viters, vwarm = (1, 1) if tiny else (2, 1)
+    vdir, vinp = os.path.join(b.work, "vae"), os.path.join(b.work, "vae_latents.safetensors")
+    o_dts = ["fp32", "bf16"] if odev.startswith("cuda") and not a.engine_dtype else [odt]
+    if not a.skip_vae:
+        b.res["vae"] = {"config": vcfg, "inputs": {"latents": list(zshape)},
+                        "frames_out": 1 + 4 * (zshape[2] - 1), "size_out": [zshape[3] * 8, zshape[4] * 8],
+                        "iters": viters, "warmup": vwarm,
+                        "target": None if tiny else {"ours_bf16_s": VAE_TARGET_S, "ours_peak_gpu_mib": VAE_TARGET_MIB},
+                        "note": "diffusers: vae.decode(z) only; ours: decode + frames streamed to the host as RGB bytes"}
+
+        def v_build():
+            from diffusers import AutoencoderKLWan
+            torch.manual_seed(SEED)
+            t = time.time()
+            with torch.device(dev):
+                m = AutoencoderKLWan(**vcfg)
+                gen = torch.Generator(device=dev).manual_seed(SEED + 3)
+                for p in m.parameters():   # norm gains and biases off their neutral init
+                    if p.dim() <= 1:
+                        p.add_(torch.randn(p.shape, generator=gen, device=dev, dtype=p.dtype) * (0.1 if tiny else 0.01))
+            m = m.float().eval()
+            init_s = time.time() - t
+            t = time.time()
+            m.save_pretrained(vdir)    # fp32: ours and the pipeline convert at load time
+            save_s = time.time() - t
+            gen = torch.Generator().manual_seed(SEED + 4)
+            save_file({"latents": torch.randn(*zshape, generator=gen)}, vinp)
+            S["vae"] = m
+            return {"params": sum(p.numel() for p in m.parameters()),
+                    "decoder_params": sum(p.numel() for n, p in m.named_parameters() if not n.startswith(("encoder.", "quant_conv."))),
+                    "init_s": round(init_s, 1), "save_s": round(save_s, 1), "dir": vdir}
+
+        def v_peer(dt):
+            import copy
+            m = S["vae"] if dt == torch.float32 else copy.deepcopy(S["vae"]).to(dt)
+            z = load_file(vinp)["latents"].to(dev, dt)
+            dec = lambda: m.decode(z, return_dict=False)[0]   # noqa: E731
+            peak_reset()
+            t = time.perf_counter()
+            if dt == torch.float32:   # warm-up = the reference: strict fp32 (no TF32 in cuDNN's conv3d)
+                with fp32_exact():
+                    y = dec()
+            else:
+                y = dec()
+            sync()
+            first_s = time.perf_counter() - t
+            S["vy_ref" if dt == torch.float32 else "vy_bf16"] = y.float().cpu()
+            del y
+            med, ts = timeit(dec, viters, vwarm - 1 if vwarm else 0)
+            r = {"dtype": str(dt), "median_s": med, "all_s": ts, "first_s": first_s, "peak_gpu_mib": peak(),
+                 "finite": bool(torch.isfinite(S["vy_ref" if dt == torch.float32 else "vy_bf16"]).all())}
+            if dt == torch.float32:
+                r["first_run_strict_fp32"] = True
+                r["timed_runs"] = "PyTorch defaults (cuDNN TF32 allowed)"
+            else:
+                del m
+                if "vy_ref" in S:
+                    r["diffusers_bf16_vs_fp32_rel_l2"] = rel(S["vy_bf16"], S["vy_ref"])
+            return r
+
+        def v_ours(dt):
+            r = b.ours_json(["sv-bench", "vae-decode", "--model", vdir, "--inputs", vinp, "--iters", viters,
+                             "--warmup", vwarm, "--stream", 1, "--device", odev, "--dtype", dt], 240)
+            if not tiny and dt == "bf16" and "median_s" in r:
+                r["meets_target"] = r["median_s"] <= VAE_TARGET_S and (r.get("peak_gpu_mib") or 0) <= VAE_TARGET_MIB
+            return r
+
+        def v_numerics():
+            r = {}
+            for dt in o_dts[::-1][:1 if a.no_fp32_ours else 2]:   # bf16 first on the GPU
+                outp = os.path.join(b.work, f"vae_ours_{dt}.safetensors")
+                _, wall = b.ours(["sana-video", "run", "vae-decode", "--model", vdir, "--inputs", vinp, "--output", outp,
+                                  "--device", odev, "--dtype", dt], 180)
+                y = load_file(outp)["sample"].float()
+                os.remove(outp)
+                r[f"ours_{dt}_finite"] = bool(torch.isfinite(y).all())
+                r[f"ours_{dt}_process_wall_s"] = round(wall, 1)
+                if "vy_ref" in S:
+                    if tuple(y.shape) != tuple(S["vy_ref"].shape):
+                        raise RuntimeError(f"ours {tuple(y.shape)} vs diffusers {tuple(S['vy_ref'].shape)}")
+                    r[f"ours_{dt}_vs_diffusers_fp32"] = rel(y, S["vy_ref"])
+                if "vy_bf16" in S:
+                    r[f"ours_{dt}_vs_diffusers_bf16"] = rel(y, S["vy_bf16"])
+                del y
+                if b.left() < 60:
+                    break
+            return r
+
+        b.stage("vae.build", v_build, need_s=20)
+        if "vae" in S:
+            b.stage("vae.diffusers_fp32", lambda: v_peer(torch.float32), need_s=25)
+            b.stage("vae.diffusers_bf16", lambda: v_peer(torch.bfloat16), need_s=20)
+            S.pop("vae", None)
+            free()
+        if os.path.exists(vinp):
+            for dt in o_dts:
+                b.stage(f"vae.ours_{dt}", lambda dt=dt: v_ours(dt), need_s=20)
+            b.stage("vae.numerics", v_numerics, need_s=25)
+        for k in ("vy_ref", "vy_bf16"):
+            S.pop(k, None)
+        free()
+
+    # ------------------------------------------------------------ whole text-to-video (480p, 81 frames, 50 steps)
+    pdir = os.path.join(b.work, "pipeline")
+    PW, PH, PF = (64, 32, 9) if tiny else (832, 480, 81)
+    steps_req = a.pipeline_steps or (2 if tiny else 50)
+    if not a.skip_pipeline:
+        b.res["pipeline"] = {"width": PW, "height": PH, "frames": PF, "steps_requested": steps_req, "cfg": 6.0,
+                             "prompt": PIPE_PROMPT, "negative_prompt": "", "use_resolution_binning": False,
+                             "target_s": None if tiny else PIPE_TARGET_S}
+
+        def p_build():
+            parts = {"transformer": mdir, "text_encoder": os.path.join(b.work, "text_encoder"), "vae": vdir}
+            miss = [k for k, d in parts.items() if not d or not os.path.exists(os.path.join(d, "config.json"))]
+            if miss and (a.skip_gemma or a.skip_vae):
+                return {"skipped": f"--skip-gemma / --skip-vae: no {', '.join(miss)} folder"}
+            if miss:
+                raise RuntimeError(f"no {', '.join(miss)} folder from the stages above (failed or skipped)")
+            toy = os.path.join(ROOT, "models", "sana-video-toy")
+            shutil.rmtree(pdir, ignore_errors=True)
+            os.makedirs(os.path.join(pdir, "scheduler"))
+            for k, d in parts.items():
+                os.symlink(d, os.path.join(pdir, k))
+            shutil.copytree(os.path.join(toy, "tokenizer"), os.path.join(pdir, "tokenizer"))
+            with open(os.path.join(toy, "model_index.json")) as f:
+                idx = json.load(f)
+            with open(os.path.join(pdir, "model_index.json"), "w") as f:
+                json.dump(idx, f, indent=1)
+            with open(os.path.join(toy, "scheduler", "scheduler_config.json")) as f:
+                sc = json.load(f)
+            sc["flow_shift"] = 8.0   # the released 480p model
+            with open(os.path.join(pdir, "scheduler", "scheduler_config.json"), "w") as f:
+                json.dump(sc, f, indent=1)
+            return {"dir": pdir, "parts": sorted(os.listdir(pdir)), "flow_shift": 8.0}
+
+        def p_plan():
+            """Steps for both: the requested count unless the budget (estimated from the DiT stage) is short."""
+            dd = b.res.get("dit", {})
+            ps_o = (dd.get("ours") or {}).get("median_s") or (0.05 if tiny else 0.8)
+            ps_p = (dd.get("diffusers_eager") or {}).get("median_s") or (0.1 if tiny else 1.2)
+            fixed_o, fixed_p = (5, 10) if tiny else (30, 45)   # load + encode + decode (+ process start)
+            avail = b.left() - 15
+            steps, note = steps_req, None
+            need = fixed_o + fixed_p + steps * (ps_o + ps_p)
+            if need > avail and not a.pipeline_steps:
+                steps = max(2, int((avail - fixed_o - fixed_p) / (ps_o + ps_p)))
+                note = (f"time budget: {steps} steps instead of {steps_req} for both engines (estimated {need:.0f} s "
+                        f"needed, {avail:.0f} s left; {ps_o:.2f} / {ps_p:.2f} s per step ours / diffusers)")
+            S["p_steps"] = steps
+            S["p_est"] = (fixed_o + steps * ps_o, fixed_p + steps * ps_p)
+            r = {"steps": steps, "estimate_s": {"ours": round(S["p_est"][0]), "diffusers": round(S["p_est"][1])}}
+            if note:
+                r["steps_note"] = note
+                b.res["pipeline"]["steps_note"] = note
+            b.res["pipeline"]["steps"] = steps
+            return r
+
+        def p_ours():
+            st = S["p_steps"]
+            r = b.ours_json(["sv-bench", "pipeline", "--model", pdir, "--prompt", PIPE_PROMPT, "--width", PW, "--height", PH,
+                             "--frames", PF, "--steps", st, "--cfg", 6, "--iters", 1, "--warmup", 0,
+                             "--device", odev, "--dtype", odt], max(120, 3 * S["p_est"][0]))
+            r["steps"] = st
+            r["median_s"] = r["total_s"]
+            r["denoise_s_per_step"] = r["denoise_s"] / st
+            if not tiny and st == 50:
+                r["meets_target"] = r["total_s"] <= PIPE_TARGET_S
+            return r
+
+        def p_peer():
+            from diffusers import SanaVideoPipeline
+            st = S["p_steps"]
+            free()
+            t = time.perf_counter()
+            try:
+                from diffusers.utils import logging as dlog
+                dlog.disable_progress_bar()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                pipe = SanaVideoPipeline.from_pretrained(pdir, dtype=pdt)
+            except TypeError:   # older diffusers: torch_dtype only
+                pipe = SanaVideoPipeline.from_pretrained(pdir, torch_dtype=pdt)
+            pipe = pipe.to(dev)
+            load_s = time.perf_counter() - t
+            pipe.set_progress_bar_config(disable=True)
+            te = pipe.text_encoder
+            if hasattr(te, "set_attn_implementation"):   # as the text encoder benchmark above (softcapping)
+                try:
+                    te.set_attn_implementation("eager")
+                except Exception:  # noqa: BLE001
+                    pass
+            tm = {"encode_s": 0.0, "decode_s": 0.0}
+
+            def timed(fn, key):
+                def w(*args, **kw):
+                    sync()
+                    t0 = time.perf_counter()
+                    out = fn(*args, **kw)
+                    sync()
+                    tm[key] += time.perf_counter() - t0
+                    return out
+                return w
+            pipe.encode_prompt = timed(pipe.encode_prompt, "encode_s")
+            pipe.vae.decode = timed(pipe.vae.decode, "decode_s")
+            peak_reset()
+            sync()
+            t = time.perf_counter()
+            out = pipe(prompt=PIPE_PROMPT, negative_prompt="", height=PH, width=PW, frames=PF, num_inference_steps=st,
+                       guidance_scale=6.0, use_resolution_binning=False, output_type="np",
+                       generator=torch.Generator(device=dev).manual_seed(0))
+            sync()
+            total = time.perf_counter() - t
+            v = out.frames
+            shp = list(getattr(v, "shape", []) or [len(v)])
+            r = {"dtype": str(pdt), "steps": st, "total_s": total, "median_s": total, "encode_s": tm["encode_s"],
+                 "decode_s": tm["decode_s"], "denoise_s": total - tm["encode_s"] - tm["decode_s"],
+                 "denoise_note": "the rest: latent set-up, the steps and the postprocess to numpy",
+                 "load_s": load_s, "peak_gpu_mib": peak(), "frames_shape": shp,
+                 "text_encoder_attn": getattr(te.config, "_attn_implementation", "?")}
+            r["denoise_s_per_step"] = r["denoise_s"] / st
+            del pipe, out, v
+            free()
+            return r
+
+        b.stage("pipeline.build", p_build)
+        if os.path.exists(os.path.join(pdir, "model_index.json")):
+            b.stage("pipeline.plan", p_plan)
+            # ours first: the number with a target; diffusers after it with the same step count
+            b.stage("pipeline.ours", p_ours, need_s=(10 if tiny else 40))
+            b.stage("pipeline.diffusers_eager", p_peer, need_s=(10 if tiny else 60))
+    b.res["long_video"] = {"skipped": LONG_SKIP}
+    b.save()
+
     # ------------------------------------------------------------ torch.compile (last: ~2 minutes)
     def dit_compile():
         from diffusers import SanaVideoTransformer3DModel
@@ -579,6 +856,38 @@ def run_torch(b, torch):
     for k, v in gg.get("numerics", {}).items():
         if "_vs_" in k:
             hl[f"gemma2_{k}"] = v
+    vv = b.res.get("vae", {})
+    for k in ("diffusers_fp32", "diffusers_bf16", "ours_fp32", "ours_bf16"):
+        r = vv.get(k, {})
+        if "median_s" in r:
+            hl[f"vae_{k}_s"] = r["median_s"]
+            if r.get("peak_gpu_mib"):
+                hl[f"vae_{k}_peak_gpu_mib"] = r["peak_gpu_mib"]
+    vo = vv.get(f"ours_{odt}", {})
+    if "median_s" in vo:
+        for k in ("diffusers_fp32", "diffusers_bf16"):
+            if "median_s" in vv.get(k, {}):
+                hl[f"vae_speedup_vs_{k}"] = vv[k]["median_s"] / vo["median_s"]
+        if "meets_target" in vo:
+            hl["vae_ours_bf16_meets_1.5s_3GiB_target"] = vo["meets_target"]
+    for k, v in vv.get("numerics", {}).items():
+        if "_vs_" in k:
+            hl[f"vae_{k}"] = v
+    pp = b.res.get("pipeline", {})
+    po, pd = pp.get("ours", {}), pp.get("diffusers_eager", {})
+    if "total_s" in po or "total_s" in pd:
+        hl["pipeline_steps"] = pp.get("steps")
+        if pp.get("steps_note"):
+            hl["pipeline_steps_note"] = pp["steps_note"]
+    for name, r in (("ours", po), ("diffusers", pd)):
+        for k in ("total_s", "encode_s", "denoise_s", "decode_s"):
+            if k in r:
+                hl[f"pipeline_{name}_{k}"] = r[k]
+    if "total_s" in po and "total_s" in pd:
+        hl["pipeline_speedup"] = pd["total_s"] / po["total_s"]
+    if "meets_target" in po:
+        hl["pipeline_ours_meets_25s_target"] = po["meets_target"]
+    hl["long_video"] = LONG_SKIP
     b.res["headline"] = hl
     b.save()
 
@@ -599,7 +908,11 @@ def main():
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--compile-min-s", type=float, default=170.0, help="run torch.compile only with this much budget left")
     ap.add_argument("--no-fp32-ours", action="store_true", help="skip our fp32 numerics run")
-    ap.add_argument("--skip-gemma", action="store_true")
+    ap.add_argument("--skip-gemma", action="store_true", help="(the pipeline stage is then skipped: no text encoder)")
+    ap.add_argument("--skip-vae", action="store_true", help="(the pipeline stage is then skipped: no VAE)")
+    ap.add_argument("--skip-pipeline", action="store_true")
+    ap.add_argument("--pipeline-steps", type=int, default=None,
+                    help="steps for both engines (default 50, 2 tiny; fewer when the budget is short)")
     ap.add_argument("--latent", default=None, help="override the DiT latent B,C,F,H,W (TFLOP/s and the target then go unreported)")
     ap.add_argument("--text-len", type=int, default=None, help="override the DiT text length (default 300)")
     ap.add_argument("--gemma-tokens", type=int, default=None, help="override the tokens per prompt (default 300)")

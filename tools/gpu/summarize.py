@@ -159,17 +159,80 @@ def main():
                 L.append(stage_line("numerics", gn))
             elif gn:
                 L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in gn.items() if "_vs_" in k))
+    v, pl = bench.get("vae", {}), bench.get("pipeline", {})
+    meta = bench.get("meta", {})
+    if v:
+        z = v.get("inputs", {}).get("latents", [])
+        L.append(f"-- Wan VAE decode {'tiny' if meta.get('tiny') else '2.1'} latents {'x'.join(map(str, z)) or '?'} -> "
+                 f"{v.get('frames_out', '?')} frames {'x'.join(map(str, v.get('size_out', []))) or '?'}, seconds per decode")
+        if isinstance(v.get("build"), dict) and ("error" in v["build"] or "skipped" in v["build"]):
+            L.append(stage_line("build", v["build"]))
+        L.append(stage_line("diffusers fp32", v.get("diffusers_fp32")))
+        L.append(stage_line("diffusers bf16", v.get("diffusers_bf16")))
+        tg = v.get("target") or {}
+        for dt in ("fp32", "bf16"):
+            r = v.get(f"ours_{dt}")
+            if r is None:
+                continue
+            extra = ""
+            if isinstance(r, dict) and "meets_target" in r:
+                extra = (f"  target <= {tg.get('ours_bf16_s')} s, <= {tg.get('ours_peak_gpu_mib', 0) / 1024:.0f} GiB: "
+                         f"{'MET' if r['meets_target'] else 'missed'}")
+            L.append(stage_line(f"ours {dt} (streamed to RGB)", r, extra))
+        vn = v.get("numerics", {})
+        if isinstance(vn, dict) and "error" in vn:
+            L.append(stage_line("numerics", vn))
+        elif vn:
+            L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(x)}" for k, x in vn.items() if "_vs_" in k))
+    if pl:
+        st = pl.get("steps", pl.get("steps_requested"))
+        L.append(f"-- text-to-video {pl.get('width')}x{pl.get('height')} {pl.get('frames')} frames, {st} steps, cfg "
+                 f"{pl.get('cfg')}: seconds (encode / denoise / decode)")
+        if pl.get("steps_note"):
+            L.append(f"  NOTE {pl['steps_note'][:150]}")
+        for k in ("build", "plan"):
+            if isinstance(pl.get(k), dict) and ("error" in pl[k] or "skipped" in pl[k]):
+                L.append(stage_line(k, pl[k]))
+
+        def pline(name, r, extra=""):
+            if not isinstance(r, dict) or "total_s" not in r:
+                return stage_line(name, r)
+            parts = [f"{r['total_s']:.1f} s ({fmt(r.get('encode_s'), nd=2)} / {fmt(r.get('denoise_s'), nd=3)} / "
+                     f"{fmt(r.get('decode_s'), nd=2)})"]
+            if r.get("denoise_s_per_step"):
+                parts.append(f"{r['denoise_s_per_step']:.3f} s/step")
+            if r.get("peak_gpu_mib"):
+                parts.append(f"peak {r['peak_gpu_mib'] / 1024:.1f} GiB")
+            if r.get("load_s") is not None:
+                parts.append(f"load {r['load_s']:.1f} s")
+            elif r.get("process_wall_s") is not None:
+                parts.append(f"process {r['process_wall_s']:.1f} s")
+            return f"  {name:<34s} " + ", ".join(parts) + extra
+        L.append(pline("diffusers eager", pl.get("diffusers_eager")))
+        po = pl.get("ours")
+        tgt = ""
+        if isinstance(po, dict) and "meets_target" in po:
+            tgt = f"  target <= {pl.get('target_s')} s: {'MET' if po['meets_target'] else 'missed'}"
+        L.append(pline(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", po, tgt))
+    if isinstance(bench.get("long_video"), dict):
+        L.append(stage_line("-- LongSANA", bench["long_video"]).replace("  -- LongSANA", "-- LongSANA  ", 1))
     if bench:
         hl = bench.get("headline", {})
         if "dit_speedup_vs_eager" in hl or "dit_speedup_vs_compile" in hl:
             L.append(f"  DiT speed-up: {fmt(hl.get('dit_speedup_vs_eager'), 'x')} vs eager, "
                      f"{fmt(hl.get('dit_speedup_vs_compile'), 'x')} vs torch.compile; "
                      f"Gemma2: {fmt(hl.get('gemma2_speedup'), 'x')}")
+        if any(k in hl for k in ("vae_speedup_vs_diffusers_bf16", "pipeline_speedup")):
+            L.append(f"  VAE speed-up: {fmt(hl.get('vae_speedup_vs_diffusers_fp32'), 'x')} vs fp32, "
+                     f"{fmt(hl.get('vae_speedup_vs_diffusers_bf16'), 'x')} vs bf16; "
+                     f"text-to-video: {fmt(hl.get('pipeline_speedup'), 'x')} vs diffusers eager "
+                     f"({hl.get('pipeline_steps', '?')} steps)")
         es = bench.get("engine_smoke", {})
         if es:
             L.append("  engine smoke (CPU, goldens): " + ", ".join(
-                f"{k} " + ("FAILED" if "error" in v else f"{v.get('median_s', 0):.3f} s rel L2 {fmt(v.get('rel_l2'))}")
-                for k, v in es.items() if isinstance(v, dict)))
+                f"{k} " + ("FAILED" if "error" in v else f"{v.get('median_s', 0):.3f} s"
+                           + (f" rel L2 {fmt(v.get('rel_l2'))}" if "rel_l2" in v else ""))
+                for k, v in es.items() if isinstance(v, dict) and "skipped" not in v))
         if "torch_stack" in bench:
             L.append(f"  PyTorch side: {json.dumps(bench['torch_stack'])[:160]}")
     for n, e in list(bench_fail.items())[:6]:
