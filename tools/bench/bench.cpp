@@ -4,6 +4,8 @@
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
 //   sv-bench vae-decode --model DIR --inputs IN [--stream 1]   (AutoencoderKLWan.decode; streamed
 //     frames are converted to RGB bytes and dropped, as a video writer would consume them)
+//   sv-bench long --model PIPELINE_DIR --seconds S [--width --height --fps 16]   (LongSANA block-wise
+//     video; frames converted to RGB bytes and dropped; prints frames/s and the peak memory)
 //   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 / vae-decode on the GPU (inputs uploaded once, each timed run
 //     ends with a stream synchronisation; peak_gpu_mib is the caching allocator's high-water mark).
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "io/video_writer.h"
 #include "models/gemma2/gemma2.h"
 #include "models/wan_vae/wan_vae.h"
+#include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 #include "models/sana_dit/sana_dit.h"
 
@@ -28,8 +31,10 @@ int main(int argc, char** argv) {
     std::string device = "cpu", dtype = "fp32";
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
-    SV_CHECK(mode == "dit" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline", "unknown mode '", mode,
-             "' (dit, gemma2, vae-decode, pipeline)");
+    SV_CHECK(mode == "dit" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline" || mode == "long",
+             "unknown mode '", mode, "' (dit, gemma2, vae-decode, pipeline, long)");
+    double seconds = 10;
+    int fps = 16;
     sv::pipeline::GenerateParams gp;
     int stream = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -48,11 +53,51 @@ int main(int argc, char** argv) {
       else if (k == "--frames") gp.frames = std::stoi(v);
       else if (k == "--steps") gp.steps = std::stoi(v);
       else if (k == "--cfg") gp.guidance_scale = std::stod(v);
+      else if (k == "--seconds") seconds = std::stod(v);
+      else if (k == "--fps") fps = std::stoi(v);
       else SV_THROW("unknown option ", k);
     }
     sv::Device dev = sv::Device::CPU;
     int index = 0;
     sv::parse_device(device, &dev, &index);
+    if (mode == "long") {
+      sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
+      auto pl = sv::pipeline::SanaVideoPipeline::load(model, &ctx);
+      sv::pipeline::LongGenerateParams lp;
+      lp.prompts = {{0.0, gp.prompt.empty() ? std::string("a red circle moving left") : gp.prompt}};
+      lp.height = gp.height, lp.width = gp.width, lp.fps = fps;
+      const int64_t ft = pl->vae().config().scale_factor_temporal;
+      const int64_t want = std::max<int64_t>(1, static_cast<int64_t>(seconds * fps + 0.5));
+      lp.frames = (want - 1 + ft - 1) / ft * ft + 1;
+      lp.schedule = sv::pipeline::long_schedule_for(*pl);
+      int64_t frames = 0;
+      sv::pipeline::GenerateCallbacks cb;
+      cb.on_frames = [&](const sv::Tensor& f) {
+        for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, 0), i);
+        frames += f.size(2);
+      };
+      if (ctx.runtime()) ctx.runtime()->reset_peak();
+      const auto a = std::chrono::steady_clock::now();
+      const auto r = sv::pipeline::generate_long(ctx, *pl, lp, cb);
+      ctx.synchronize();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+      double hwm_kib = 0;
+      if (FILE* f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f))
+          if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
+        std::fclose(f);
+      }
+      std::printf("{\"engine\": \"sana-video\", \"frames\": %lld, \"seconds_video\": %.3f, \"total_s\": %.6f, "
+                  "\"frames_per_s\": %.3f, \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"peak_rss_mib\": %.1f",
+                  static_cast<long long>(frames), static_cast<double>(frames) / fps, s, frames / s, r.seconds_encode,
+                  r.seconds_denoise, r.seconds_decode, hwm_kib / 1024.0);
+      if (ctx.runtime())
+        std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
+                    dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
+      std::printf("}\n");
+      return 0;
+    }
     if (mode == "pipeline") {
       // Whole text-to-video, per stage; frames are converted to RGB bytes as a writer would take them.
       sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));

@@ -214,8 +214,22 @@ def main():
         if isinstance(po, dict) and "meets_target" in po:
             tgt = f"  target <= {pl.get('target_s')} s: {'MET' if po['meets_target'] else 'missed'}"
         L.append(pline(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", po, tgt))
-    if isinstance(bench.get("long_video"), dict):
-        L.append(stage_line("-- LongSANA", bench["long_video"]).replace("  -- LongSANA", "-- LongSANA  ", 1))
+    lvd = bench.get("long_video")
+    if isinstance(lvd, dict) and "skipped" in lvd:
+        L.append(stage_line("-- LongSANA", lvd).replace("  -- LongSANA", "-- LongSANA  ", 1))
+    elif isinstance(lvd, dict):
+        L.append("-- LongSANA (ours; no PyTorch peer runs it)")
+        for k, r in lvd.items():
+            if not k.startswith("ours_"):
+                continue
+            if isinstance(r, dict) and "frames_per_s" in r:
+                pk = f", peak {r['peak_gpu_mib'] / 1024:.2f} GiB" if r.get("peak_gpu_mib") else ""
+                L.append(f"  {k[5:]:<34s} {r['frames']} frames in {r['total_s']:.1f} s = {r['frames_per_s']:.1f} frames/s{pk}")
+            else:
+                L.append(stage_line(k[5:], r))
+        if "peak_gpu_growth" in lvd:
+            tgt = f"  target >= 40 frames/s, <= 5%: {'MET' if lvd.get('meets_target') else 'missed'}" if "meets_target" in lvd else ""
+            L.append(f"  peak memory growth between the lengths: {100 * lvd['peak_gpu_growth']:+.1f}%{tgt}")
     if bench:
         hl = bench.get("headline", {})
         if "dit_speedup_vs_eager" in hl or "dit_speedup_vs_compile" in hl:
