@@ -73,14 +73,18 @@ check_err vae-empty-video "empty dimension" "$BIN" run vae-encode --model "$V" -
 check_err vae-codec "unknown output format '.avi'" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/o.avi"
 check_err vae-unwritable "cannot write" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "/nonexistent-dir/o.mp4"
 [ -z "$(ls "$T" | grep -e part -e '^o\.')" ] && pass=$((pass+1)) || { echo "FAIL partial files left: $(ls "$T")"; fail=$((fail+1)); }
-# generate: end to end on a save_pretrained SanaVideoPipeline folder, against diffusers' latents.
+# generate: end to end on a save_pretrained SanaVideoPipeline folder, against diffusers' latents
+# (on the CPU in fp32: on a GPU machine the default would be cuda + bf16, another tolerance).
 PL="$GOLD/pipeline/tiny_t2v"
-if "$BIN" generate -m "$PL" -p "A Red Circle moving left" -W 64 -H 32 --frames 9 --steps 4 --cfg 4.5 --seed 0 \
+if "$BIN" generate --device cpu -m "$PL" -p "A Red Circle moving left" -W 64 -H 32 --frames 9 --steps 4 --cfg 4.5 --seed 0 \
      -o "$T/g.mp4" --output-latents "$T/gl.safetensors" 2>"$T/gen.log" &&
    "$BIN" compare "$T/gl.safetensors" "$GOLD/pipeline/t2v_dpm.safetensors" --tensor latents --tol 1e-3 >/dev/null &&
    [ "$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames,width,height -of csv=p=0 "$T/g.mp4")" = "64,32,9" ] &&
    grep -q "denoise\]   4/4" "$T/gen.log" && grep -q "^done:" "$T/gen.log"; then
   pass=$((pass+1)); else echo "FAIL generate parity"; cat "$T/gen.log"; fail=$((fail+1)); fi
+check_err gen-device "unknown device 'gpu'" "$BIN" generate -m "$PL" -p x --device gpu -o "$T/o.mp4"
+check_err gen-dtype-cpu "fp32 only" "$BIN" generate -m "$PL" -p x --device cpu --dtype bf16 -o "$T/o.mp4"
+check_err gen-dtype "unknown compute dtype" "$BIN" generate -m "$PL" -p x --dtype fp8 -o "$T/o.mp4"
 check_err gen-size "nearest valid: 32" "$BIN" generate -m "$PL" -p x -W 64 -H 30 --frames 9 -o "$T/o.mp4"
 check_err gen-frames "nearest valid: 9" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 10 -o "$T/o.mp4"
 check_err gen-steps "steps must be" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --steps 0 -o "$T/o.mp4"
@@ -91,12 +95,12 @@ mkdir -p "$T/novae"; cp -r "$PL/model_index.json" "$PL/tokenizer" "$PL/text_enco
 check_err gen-missing-part "missing pipeline part folder" "$BIN" generate -m "$T/novae" -p x -W 64 -H 32 --frames 9 -o "$T/o.mp4"
 # Precomputed embeddings (run text-encoder) give the same latents as the prompt itself.
 if "$BIN" run text-encoder --model "$PL" --prompt "A Red Circle moving left" --negative "" --output "$T/emb.safetensors" &&
-   "$BIN" generate -m "$PL" --prompt-embeds "$T/emb.safetensors" -W 64 -H 32 --frames 9 --steps 4 --cfg 4.5 --seed 0 \
+   "$BIN" generate --device cpu -m "$PL" --prompt-embeds "$T/emb.safetensors" -W 64 -H 32 --frames 9 --steps 4 --cfg 4.5 --seed 0 \
      -o "$T/e.mp4" --output-latents "$T/el.safetensors" 2>/dev/null &&
    "$BIN" compare "$T/el.safetensors" "$GOLD/pipeline/t2v_dpm.safetensors" --tensor latents --tol 1e-3 >/dev/null; then
   pass=$((pass+1)); else echo "FAIL prompt-embeds"; fail=$((fail+1)); fi
 # Image-to-video through the CLI, against SanaImageToVideoPipeline's latents.
-if "$BIN" generate -m "$PL" -p "a red circle moving left" --image "$GOLD/images/down.png" -W 64 -H 32 --frames 9 --steps 4 \
+if "$BIN" generate --device cpu -m "$PL" -p "a red circle moving left" --image "$GOLD/images/down.png" -W 64 -H 32 --frames 9 --steps 4 \
      --cfg 5 --seed 11 --sampler euler --shift 8 -o "$T/i.gif" --output-latents "$T/il.safetensors" 2>/dev/null &&
    "$BIN" compare "$T/il.safetensors" "$GOLD/pipeline/i2v_euler.safetensors" --tensor latents --tol 1e-3 >/dev/null; then
   pass=$((pass+1)); else echo "FAIL i2v parity"; fail=$((fail+1)); fi

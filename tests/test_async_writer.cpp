@@ -14,20 +14,22 @@ namespace {
 struct FakeWriter : io::VideoWriter {
   std::vector<float> firsts;  // first value of every clip, in arrival order
   int64_t n = 0;
-  int fail_at = -1, calls = 0;
+  int fail_at = -1, calls = 0, sleep_ms = 2;
   bool finished = false;
   std::string tmp = "fake.tmp";
-  std::atomic<bool>* destroyed = nullptr;
-  ~FakeWriter() override {
-    if (destroyed) *destroyed = true;
-  }
+  std::atomic<int>* writes = nullptr;  // outlive the writer: what happened before destruction
+  std::atomic<bool>* finished_out = nullptr;
   void write_frames(const Tensor& f) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    if (writes) ++*writes;
     SV_CHECK(calls++ != fail_at, "encoder failed");
     firsts.push_back(f.to_vector()[0]);
     n += f.size(1);
   }
-  void finish() override { finished = true; }
+  void finish() override {
+    finished = true;
+    if (finished_out) *finished_out = true;
+  }
   int64_t frames_written() const override { return n; }
   const std::string& temp_path() const override { return tmp; }
 };
@@ -67,15 +69,28 @@ TEST(AsyncVideoWriter, EncoderErrorSurfacesAndNothingIsFinished) {
   EXPECT_FALSE(f->finished);
 }
 
-TEST(AsyncVideoWriter, DroppedWithoutFinishDestroysTheWriter) {
-  std::atomic<bool> destroyed{false};
+// Dropped without finish (cancel, error): what is still queued is not written, and the wrapped
+// writer is never finished (so it removes its temporary file).
+TEST(AsyncVideoWriter, DroppedWithoutFinishDropsTheQueue) {
+  std::atomic<int> writes{0};
+  std::atomic<bool> finished{false};
   {
     auto fake = std::make_unique<FakeWriter>();
-    fake->destroyed = &destroyed;
-    io::AsyncVideoWriter w(std::move(fake), 2);
+    fake->writes = &writes, fake->finished_out = &finished, fake->sleep_ms = 50;
+    io::AsyncVideoWriter w(std::move(fake), 4);
     for (int i = 0; i < 5; ++i) w.write_frames(clip(1.0f, 2));
   }
-  EXPECT_TRUE(destroyed);
+  EXPECT_LT(writes.load(), 5);
+  EXPECT_FALSE(finished.load());
+}
+
+TEST(AsyncVideoWriter, MisuseIsAnError) {
+  io::AsyncVideoWriter w(std::make_unique<FakeWriter>(), 2);
+  w.write_frames(clip(1.0f, 1));
+  w.finish();
+  EXPECT_EQ(w.frames_written(), 1);
+  EXPECT_THROW(w.write_frames(clip(1.0f, 1)), Error);
+  EXPECT_THROW(w.finish(), Error);
 }
 
 // With the real FFmpeg writer: a PNG folder gets every frame, and a dropped MP4 leaves no file.
@@ -97,10 +112,14 @@ TEST(AsyncVideoWriter, RealWriterPngFolderAndDroppedMp4) {
   EXPECT_EQ(pngs, 12);
   fs::remove_all(dir);
   const fs::path mp4 = fs::temp_directory_path() / ("sv_async_" + std::to_string(::getpid()) + ".mp4");
+  std::string tmp;
   {
     io::AsyncVideoWriter w(io::VideoWriter::open(mp4.string(), o));
+    tmp = w.temp_path();
     w.write_frames(Tensor::from_vector(d, {3, 4, 16, 16}));
+    EXPECT_TRUE(fs::exists(tmp));
   }
+  EXPECT_FALSE(fs::exists(tmp));
   EXPECT_FALSE(fs::exists(mp4));
 }
 

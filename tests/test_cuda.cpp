@@ -358,7 +358,8 @@ TEST_P(CudaWanVaeGolden, DecodeEncodeStreaming) {
   std::vector<Tensor> parts;
   vae->decode(ctx, in.get("latents"), [&](const Tensor& f) { parts.push_back(f.to_host()); });
   Context host(Device::CPU, 1);
-  EXPECT_EQ(ops::cat(host, parts, 2).to_vector(), whole.to_vector()) << "streaming == whole";
+  // cuBLAS may tile the whole decode's first 1x1 conv differently from the per-frame one: not bitwise.
+  SV_EXPECT_CLOSE(ops::cat(host, parts, 2), whole, 1e-6, "streaming == whole");
   Context bctx(Device::CUDA, 2, 0, DType::BF16);
   auto bvae = wan_vae::AutoencoderKLWan::load(dir, &bctx);
   EXPECT_LE(rel_l2(bvae->decode(bctx, in.get("latents")).to_host(), ref.get("sample")), 1e-2) << "decode bf16";

@@ -53,6 +53,7 @@ void AsyncVideoWriter::rethrow_locked() {
 
 void AsyncVideoWriter::write_frames(const Tensor& frames) {
   std::unique_lock<std::mutex> lock(mu_);
+  SV_CHECK(!stop_, "video writer: frames written after finish()");
   cv_.wait(lock, [&] { return error_ || queue_.size() < depth_; });
   rethrow_locked();
   queue_.push_back(frames);
@@ -63,13 +64,15 @@ void AsyncVideoWriter::write_frames(const Tensor& frames) {
 void AsyncVideoWriter::finish() {
   {
     std::unique_lock<std::mutex> lock(mu_);
+    SV_CHECK(!stop_, "video writer: finish() called twice");
     cv_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
     rethrow_locked();
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   inner_->finish();
+  std::lock_guard<std::mutex> lock(mu_);
   written_ = inner_->frames_written();
 }
 

@@ -47,7 +47,7 @@ Tensor FlowDpmSolverMultistep::step(Context& ctx, const Tensor& v_in, int i, con
   SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
   SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
   check_pair(v_in, x_in);
-  const Tensor v = v_in, x = x_in;
+  const Tensor v = v_in.to_f32(), x = x_in.to_f32();
   const bool lower_final = i == n - 1 && (c_.euler_at_final || (c_.lower_order_final && n < 15) || c_.final_sigma_zero);
   const bool lower_second = i == n - 2 && c_.lower_order_final && n < 15;
   // flow_prediction -> data prediction: x0 = x - sigma * v
@@ -104,7 +104,7 @@ Tensor FlowMatchEuler::step(Context& ctx, const Tensor& v_in, int i, const Tenso
   const float dt = sigmas_[i + 1] - sigmas_[i];
   ++next_index_;
   // x + dt * v
-  return axpby(ctx, 1.0f, x_in, -dt, v_in);
+  return axpby(ctx, 1.0f, x_in.to_f32(), -dt, v_in.to_f32());
 }
 
 void FlowUniPC::set_timesteps(int n) {
@@ -172,8 +172,8 @@ Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_
   SV_CHECK(n > 0, "scheduler: set_timesteps was not called");
   SV_CHECK(i == next_index_ && i < n, "scheduler: step ", i, " out of order (expected ", next_index_, ")");
   check_pair(v_in, x_in);
-  const Tensor v = v_in;
-  Tensor x = x_in;
+  const Tensor v = v_in.to_f32();
+  Tensor x = x_in.to_f32();
   const Tensor m_t = axpby(ctx, 1.0f, x, sigmas_[i], v);  // x0 = x - sigma * v
   const bool use_corrector = i > 0 && last_sample_.defined() &&
                              std::find(c_.disable_corrector.begin(), c_.disable_corrector.end(), i - 1) ==
