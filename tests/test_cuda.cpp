@@ -313,7 +313,7 @@ TEST_P(CudaGemma2Golden, MatchesTransformersFp32) {
   EXPECT_LE(rel_l2(bm->forward(bctx, in.get("input_ids"), in.get("attention_mask")).to_host(), ref), 1e-2) << "bf16";
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, CudaGemma2Golden, ::testing::Values("gemma_a", "gemma_b"));
+INSTANTIATE_TEST_SUITE_P(Configs, CudaGemma2Golden, ::testing::Values("gemma_a", "gemma_b", "gemma_c"));
 
 // LongSANA: block by block on the GPU (state on the device) equals the CPU's block-by-block result.
 TEST(CudaLongSana, BlocksWithStateMatchCpu) {

@@ -49,9 +49,16 @@ std::string with_motion_score(const std::string& prompt, int score) {
   return text::py_strip(prompt) + " motion score: " + std::to_string(score) + ".";
 }
 
-PromptEncoder::PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc) : tok_(tok), enc_(enc) {
-  SV_CHECK(tok.vocab_size() <= enc.config().vocab_size, "tokenizer (", tok.kind(), ") can emit ids up to ",
-           tok.vocab_size() - 1, " but the text encoder has only ", enc.config().vocab_size, " embeddings");
+// A tokenizer may know more tokens than the text encoder has embeddings (transformers appends special
+// tokens such as <mask> at id vocab_size; diffusers runs such folders): only an id a prompt actually
+// produces must exist.
+PromptEncoder::PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc) : tok_(tok), enc_(enc) {}
+
+void PromptEncoder::check_ids(const text::TokenBatch& tb) const {
+  const int64_t n = enc_.config().vocab_size;
+  for (int64_t id : tb.ids)
+    SV_CHECK(id >= 0 && id < n, "the prompt produces token '", tok_.piece(id), "' (id ", id,
+             "), but the text encoder has only ", n, " embeddings (ids 0..", n - 1, ")");
 }
 
 namespace {
@@ -87,6 +94,7 @@ text::TokenBatch PromptEncoder::tokenize(const std::vector<std::string>& prompts
 PromptEmbeds PromptEncoder::encode(Context& ctx, const std::vector<std::string>& prompts,
                                    const std::vector<std::string>& chi, int64_t max_sequence_length) const {
   const text::TokenBatch tb = tokenize(prompts, chi, max_sequence_length);
+  check_ids(tb);
   const Tensor mask = to_i64(tb.mask, tb.rows, tb.length);
   const Tensor h = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), mask).to_host();  // [B, Lall, D]
   // select_index = [0] + range(-(max_sequence_length - 1), 0)
@@ -105,6 +113,7 @@ PromptEmbeds PromptEncoder::encode(Context& ctx, const std::vector<std::string>&
 PromptEmbeds PromptEncoder::encode_negative(Context& ctx, const std::vector<std::string>& prompts,
                                             int64_t max_sequence_length) const {
   const text::TokenBatch tb = tokenize(prompts, {}, max_sequence_length);
+  check_ids(tb);
   PromptEmbeds out;
   out.mask = to_i64(tb.mask, tb.rows, tb.length);
   out.embeds = enc_.forward(ctx, to_i64(tb.ids, tb.rows, tb.length), out.mask).to_host();

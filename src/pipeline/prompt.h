@@ -27,7 +27,8 @@ struct PromptEmbeds {
 
 class PromptEncoder {
  public:
-  // Throws when the tokenizer can emit ids the encoder has no embedding for.
+  // The tokenizer may know more ids than the encoder has embeddings; encoding a prompt that produces
+  // one of them throws, naming the token and its id.
   PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc);
 
   // Positive prompts with a CHI prefix (or none) and token selection.
@@ -40,6 +41,7 @@ class PromptEncoder {
                             int64_t max_sequence_length) const;
 
  private:
+  void check_ids(const text::TokenBatch& tb) const;
   const text::Tokenizer& tok_;
   const gemma2::Gemma2Model& enc_;
 };

@@ -57,8 +57,6 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
            "/vae/config.json: scale_factor_spatial ", vc.scale_factor_spatial, " and scale_factor_temporal ",
            vc.scale_factor_temporal, " do not match the architecture (", spatial, "x spatial, ", temporal,
            "x temporal from dim_mult and temperal_downsample)");
-  PromptEncoder check(*pl->tokenizer_, *pl->text_encoder_);  // tokenizer vs embedding table
-  (void)check;
   return pl;
 }
 

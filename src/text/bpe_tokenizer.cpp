@@ -28,6 +28,13 @@ class JsonBpeTokenizer : public Tokenizer {
   std::vector<int64_t> encode(const std::string& text, bool add_special) const override;
   int64_t vocab_size() const override { return max_id_ + 1; }
   std::string kind() const override { return "tokenizer.json"; }
+  std::string piece(int64_t id) const override {
+    for (const Added& a : added_)
+      if (a.id == id) return a.content;
+    for (const auto& [text, i] : vocab_)
+      if (i == id) return text;
+    return "";
+  }
 
  private:
   std::string path_;

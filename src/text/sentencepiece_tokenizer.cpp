@@ -33,6 +33,9 @@ class SentencePieceTokenizer : public Tokenizer {
     return out;
   }
   int64_t vocab_size() const override { return sp_.GetPieceSize(); }
+  std::string piece(int64_t id) const override {
+    return id >= 0 && id < sp_.GetPieceSize() ? sp_.IdToPiece(static_cast<int>(id)) : std::string();
+  }
   std::string kind() const override { return "sentencepiece"; }
 
  private:

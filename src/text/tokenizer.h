@@ -24,6 +24,8 @@ class Tokenizer {
   virtual std::vector<int64_t> encode(const std::string& text, bool add_special = true) const = 0;
   // One past the largest id the tokenizer can emit.
   virtual int64_t vocab_size() const = 0;
+  // The token text of an id ("" when the id is unknown), for error messages.
+  virtual std::string piece(int64_t id) const = 0;
   virtual std::string kind() const = 0;
 
   // transformers' tokenizer(texts, padding="max_length", max_length=L, truncation=True): truncation
