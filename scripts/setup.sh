@@ -32,6 +32,8 @@ if [ $DO_BUILD -eq 1 ]; then
   [ "$SAN" = ON ] && CUDA=OFF
   CUDA_FLAG=""; [ -n "$CUDA" ] && CUDA_FLAG="-DSV_CUDA=$CUDA"
   LAUNCH="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
+  # Paths relative to the checkout, so a fresh clone elsewhere (CI) hits the same cache entries.
+  export CCACHE_BASEDIR="$ROOT"
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN $CUDA_FLAG $LAUNCH >/dev/null
   cmake --build "$BUILD" -j"$(nproc)"
 fi
