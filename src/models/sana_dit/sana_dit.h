@@ -2,6 +2,7 @@
 // Linear DiT. Weights are bound by their diffusers names from a directory written by save_pretrained.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,17 @@ class SanaVideoTransformer {
   BlockContribution context_block(Context& ctx, const Inputs& in, int64_t frame_offset, const CausalState& state) const;
 
  private:
+  // 3D RoPE tables of the last shapes seen, on the device of the context that asked: a denoising loop
+  // calls forward with one shape every step, and the tables are megabytes at 480p.
+  struct RopeEntry {
+    int64_t f = 0, h = 0, w = 0, offset = 0;
+    const void* where = nullptr;  // the asking context's allocator
+    Tensor cos, sin;
+  };
+  void rope_tables(const Context& ctx, int64_t Fp, int64_t Hp, int64_t Wp, int64_t offset, Tensor* cos, Tensor* sin) const;
+  mutable std::mutex rope_mu_;
+  mutable std::vector<RopeEntry> rope_cache_;
+
   struct Prepared;
   Prepared prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const;
   Tensor head(Context& ctx, Prepared& p) const;
