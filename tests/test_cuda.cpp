@@ -272,12 +272,7 @@ TEST_P(CudaDitGolden, MatchesDiffusersFp32) {
   auto model = sana_dit::SanaVideoTransformer::load(dir, &ctx);
   const io::TensorSource in = io::TensorSource::open(dir + "/inputs.safetensors");
   const io::TensorSource ref = io::TensorSource::open(dir + "/expected.safetensors");
-  sana_dit::Inputs x;
-  x.hidden_states = in.get("hidden_states");
-  x.encoder_hidden_states = in.get("encoder_hidden_states");
-  x.timestep = in.get("timestep");
-  if (in.has("encoder_attention_mask")) x.encoder_attention_mask = in.get("encoder_attention_mask");
-  if (in.has("guidance")) x.guidance = in.get("guidance");
+  const sana_dit::Inputs x = test::dit_inputs(in);
   std::map<std::string, Tensor> seen;
   ctx.set_dump([&](const std::string& name, const Tensor& t) { seen[name] = t.to_host().clone(); });
   const Tensor sample = model->forward(ctx, x).to_host();

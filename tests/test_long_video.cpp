@@ -19,16 +19,6 @@ namespace {
 
 Tensor frames(const Tensor& x, int64_t s, int64_t e) { return x.narrow(2, s, e - s).contiguous(); }
 
-// A DiT golden case's inputs (hidden_states, text, optional mask, timestep) as model inputs.
-sana_dit::Inputs golden_inputs(const io::TensorSource& in) {
-  sana_dit::Inputs x;
-  x.hidden_states = in.get("hidden_states");
-  x.encoder_hidden_states = in.get("encoder_hidden_states");
-  if (in.has("encoder_attention_mask")) x.encoder_attention_mask = in.get("encoder_attention_mask");
-  x.timestep = in.get("timestep");
-  return x;
-}
-
 class CachedVsChunked : public ::testing::TestWithParam<std::string> {};
 
 // (a) Block by block with the constant-size state == one chunk-causal forward over
@@ -47,7 +37,7 @@ TEST_P(CachedVsChunked, BlockByBlockEqualsChunkCausalForward) {
   for (int64_t b = 0; b < B; ++b) tv.push_back(700.0f - 150.0f * static_cast<float>(b));
   Context ctx(Device::CPU, 2);
   auto inputs = [&](const Tensor& x, const Tensor& t) {
-    sana_dit::Inputs i = golden_inputs(in);
+    sana_dit::Inputs i = test::dit_inputs(in);
     i.hidden_states = x;
     i.timestep = t;
     return i;
@@ -82,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CachedVsChunked, ::testing::Values("p111_odd", 
 TEST(LongSana, OneBlockIsTheBidirectionalModel) {
   const std::string dir = test::golden("sana_dit/p122_b2_mask");
   auto model = sana_dit::SanaVideoTransformer::load(dir);
-  sana_dit::Inputs x = golden_inputs(io::TensorSource::open(dir + "/inputs.safetensors"));
+  sana_dit::Inputs x = test::dit_inputs(io::TensorSource::open(dir + "/inputs.safetensors"));
   Context ctx(Device::CPU, 2);
   const Tensor ref = model->forward(ctx, x);
   SV_EXPECT_CLOSE(model->forward_block(ctx, x, 0, sana_dit::CausalState()), ref, 1e-6, "cached, empty state");
@@ -188,7 +178,7 @@ TEST(LongSana, RopeOffsetIsAbsolute) {
   // And the cached forward uses them: the same block at another offset gives another output.
   const std::string dir = test::golden("sana_dit/p111_odd");
   auto model = sana_dit::SanaVideoTransformer::load(dir);
-  sana_dit::Inputs x = golden_inputs(io::TensorSource::open(dir + "/inputs.safetensors"));
+  sana_dit::Inputs x = test::dit_inputs(io::TensorSource::open(dir + "/inputs.safetensors"));
   Context ctx(Device::CPU, 2);
   sana_dit::CausalState st;
   st.push(ctx, model->context_block(ctx, x, 0, st));

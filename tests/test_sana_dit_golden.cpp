@@ -19,12 +19,7 @@ TEST_P(SanaDitGolden, MatchesDiffusers) {
   auto model = sana_dit::SanaVideoTransformer::load(dir);
   const io::TensorSource in = io::TensorSource::open(dir + "/inputs.safetensors");
   const io::TensorSource ref = io::TensorSource::open(dir + "/expected.safetensors");
-  sana_dit::Inputs x;
-  x.hidden_states = in.get("hidden_states");
-  x.encoder_hidden_states = in.get("encoder_hidden_states");
-  x.timestep = in.get("timestep");
-  if (in.has("encoder_attention_mask")) x.encoder_attention_mask = in.get("encoder_attention_mask");
-  if (in.has("guidance")) x.guidance = in.get("guidance");
+  const sana_dit::Inputs x = test::dit_inputs(in);
 
   Context ctx(Device::CPU, 2);
   std::map<std::string, Tensor> seen;

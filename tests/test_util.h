@@ -6,10 +6,23 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "io/safetensors.h"
+#include "models/sana_dit/sana_dit.h"
 
 namespace sv::test {
 
 inline std::string golden(const std::string& rel) { return std::string(SV_TEST_DATA) + "/" + rel; }
+
+// A DiT golden case's inputs.safetensors (make_dit_goldens.py) as model inputs; mask and guidance when present.
+inline sana_dit::Inputs dit_inputs(const io::TensorSource& in) {
+  sana_dit::Inputs x;
+  x.hidden_states = in.get("hidden_states");
+  x.encoder_hidden_states = in.get("encoder_hidden_states");
+  x.timestep = in.get("timestep");
+  if (in.has("encoder_attention_mask")) x.encoder_attention_mask = in.get("encoder_attention_mask");
+  if (in.has("guidance")) x.guidance = in.get("guidance");
+  return x;
+}
 
 struct Diff {
   double max_abs_diff = 0, max_abs_ref = 0;

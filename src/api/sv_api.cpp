@@ -114,22 +114,16 @@ sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model
   try {
     auto m = std::make_unique<sv_model>();
     const sv_model_params p = params ? *params : sv_model_default_params();
-    sv::Device dev = sv::Device::CPU;
-    int index = 0;
-    sv::DType dt = sv::DType::F32;
+    sv::Placement pl;
     try {  // bad device / dtype strings are the caller's arguments, not the model's
-      if (p.device && *p.device) sv::parse_device(p.device, &dev, &index);
-      else if (sv::cuda_device_count() > 0) dev = sv::Device::CUDA;
-      dt = p.dtype && *p.dtype ? sv::parse_compute_dtype(p.dtype)
-                               : (dev == sv::Device::CUDA ? sv::DType::BF16 : sv::DType::F32);
-      SV_CHECK(dev == sv::Device::CUDA || dt == sv::DType::F32, "the CPU computes in fp32 only (bf16 needs --device cuda)");
+      pl = sv::parse_placement(p.device ? p.device : "", p.dtype ? p.dtype : "");
     } catch (const std::exception& e) {
       copy_error(one_line(e.what()), error, error_size);
       return SV_ERROR_INVALID_ARGUMENT;
     }
-    m->ctx = std::make_unique<sv::Context>(dev, p.threads, index, dt);
-    m->device_desc = (dev == sv::Device::CPU ? std::string("cpu") : m->ctx->runtime()->name()) + ", " +
-                     (dt == sv::DType::BF16 ? "bf16" : "fp32");
+    m->ctx = std::make_unique<sv::Context>(pl.device, p.threads, pl.index, pl.compute);
+    m->device_desc = (pl.device == sv::Device::CPU ? std::string("cpu") : m->ctx->runtime()->name()) + ", " +
+                     (pl.compute == sv::DType::BF16 ? "bf16" : "fp32");
     m->pipe = sv::pipeline::SanaVideoPipeline::load(dir, m->ctx.get());
     m->defaults = read_defaults(dir);
     *out = m.release();

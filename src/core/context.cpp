@@ -10,10 +10,14 @@ namespace sv {
 
 extern "C" void openblas_set_num_threads(int);
 
+namespace {
+constexpr const char* kCpuFp32Only = "the CPU computes in fp32 only (bf16 needs --device cuda)";
+}  // namespace
+
 Context::Context(Device device, int threads, int device_index, DType compute) : device_(device), compute_(compute) {
   SV_CHECK(compute == DType::F32 || compute == DType::BF16, "compute dtype must be fp32 or bf16, got ",
            dtype_name(compute));
-  SV_CHECK(device == Device::CUDA || compute == DType::F32, "the CPU computes in fp32 only (bf16 needs --device cuda)");
+  SV_CHECK(device == Device::CUDA || compute == DType::F32, kCpuFp32Only);
   if (device == Device::CUDA) {
     runtime_ = make_cuda_runtime(device_index);
     allocator_ = runtime_->allocator();
@@ -67,6 +71,15 @@ void parse_device(const std::string& s, Device* device, int* index) {
     return;
   }
   SV_THROW("unknown device '", s, "' (cpu, cuda or cuda:N)");
+}
+
+Placement parse_placement(const std::string& device, const std::string& dtype) {
+  Placement p;
+  if (!device.empty()) parse_device(device, &p.device, &p.index);
+  else if (cuda_device_count() > 0) p.device = Device::CUDA;
+  p.compute = !dtype.empty() ? parse_compute_dtype(dtype) : p.device == Device::CUDA ? DType::BF16 : DType::F32;
+  SV_CHECK(p.device == Device::CUDA || p.compute == DType::F32, kCpuFp32Only);
+  return p;
 }
 
 DType parse_compute_dtype(const std::string& s) {

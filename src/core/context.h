@@ -59,4 +59,14 @@ void parse_device(const std::string& s, Device* device, int* index);
 // "fp32"/"float32", "bf16"/"bfloat16" -> F32 / BF16; throws on anything else.
 DType parse_compute_dtype(const std::string& s);
 
+// Where a context runs, from the user's strings (C API, CLI, benchmarks): device "" = cuda when a GPU
+// is present, else cpu; dtype "" = bf16 on a GPU, fp32 on the CPU. One-line errors for anything else,
+// and for bf16 on the CPU.
+struct Placement {
+  Device device = Device::CPU;
+  int index = 0;
+  DType compute = DType::F32;
+};
+Placement parse_placement(const std::string& device, const std::string& dtype);
+
 }  // namespace sv

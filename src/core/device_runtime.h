@@ -43,7 +43,7 @@ bool built_with_cuda();
 // Copies a strided view on the device into a contiguous device tensor of the same shape, converting
 // between F32, BF16 and F16 as needed (Tensor::to / contiguous / clone on device tensors).
 void device_copy_strided(const Tensor& src, const Tensor& dst);
-// Byte copies between host and device (or device and device); synchronous for the host side.
-void device_memcpy(void* dst, const void* src, size_t bytes, bool dst_device, bool src_device);
+// Device -> host bytes, synchronous (Tensor::to_host).
+void device_to_host(void* dst, const void* src, size_t bytes);
 
 }  // namespace sv

@@ -287,17 +287,7 @@ Tensor Tensor::to_host() const {
   if (device() == Device::CPU) return contiguous();
   const Tensor c = contiguous();
   Tensor out = empty(shape_, dtype_);
-  if (c.nbytes()) device_memcpy(out.raw(), c.raw(), c.nbytes(), false, true);
-  return out;
-}
-
-Tensor Tensor::to_device(const std::shared_ptr<Allocator>& alloc) const {
-  SV_CHECK(alloc && alloc->device() != Device::CPU, "to_device needs a device allocator");
-  if (device() == alloc->device()) return contiguous();
-  SV_CHECK(device() == Device::CPU, "to_device: copies between two devices are not supported");
-  const Tensor c = contiguous();
-  Tensor out = empty(shape_, dtype_, alloc);
-  if (c.nbytes()) device_memcpy(out.raw(), c.raw(), c.nbytes(), true, false);
+  if (c.nbytes()) device_to_host(out.raw(), c.raw(), c.nbytes());
   return out;
 }
 

@@ -78,10 +78,9 @@ class Tensor {
   Tensor to_f32() const { return dtype_ == DType::F32 && is_contiguous() ? *this : to(DType::F32); }
 
   std::vector<float> to_vector() const;  // any float/int dtype, row-major order (device tensors are copied back)
-  // A contiguous host copy (the tensor itself when it already is one).
+  // A contiguous host copy (the tensor itself when it already is one). Uploads go through
+  // Context::to_device, on the context's stream.
   Tensor to_host() const;
-  // A contiguous copy on the device of `alloc` (a host tensor's bytes uploaded; dtype kept).
-  Tensor to_device(const std::shared_ptr<Allocator>& alloc) const;
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -54,25 +54,10 @@ Tensor cat(Context& ctx, const std::vector<Tensor>& xs, int64_t dim) {
   SV_CHECK(xs[0].device() == ctx.device(), "cat: tensors on ", device_name(xs[0].device()), ", context on ",
            device_name(ctx.device()));
   Tensor y = ctx.empty(out);
-  if (ctx.device() != Device::CPU) {
-    int64_t at = 0;
-    for (const Tensor& t : xs) {
-      cuda::copy_(ctx, t, y.narrow(dim, at, t.size(dim)));
-      at += t.size(dim);
-    }
-    return y;
-  }
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < dim; ++i) outer *= out[i];
-  for (int64_t i = dim + 1; i < nd; ++i) inner *= out[i];
-  int64_t off = 0;
-  for (const Tensor& t0 : xs) {
-    const Tensor t = t0.contiguous();
-    const int64_t n = t.size(dim) * inner;
-    const float* src = t.f32();
-    float* dst = y.f32();
-    for (int64_t o = 0; o < outer; ++o) std::copy(src + o * n, src + (o + 1) * n, dst + o * out[dim] * inner + off);
-    off += n;
+  int64_t at = 0;
+  for (const Tensor& t : xs) {
+    copy_(ctx, t, y.narrow(dim, at, t.size(dim)));
+    at += t.size(dim);
   }
   return y;
 }

@@ -24,6 +24,36 @@
 #include "pipeline/sana_video_pipeline.h"
 #include "models/sana_dit/sana_dit.h"
 
+namespace {
+
+// Frames [B, 3, n, H, W] converted to RGB bytes and dropped, as a video writer would consume them.
+void to_rgb_like_a_writer(const sv::Tensor& f) {
+  for (int64_t b = 0; b < f.size(0); ++b)
+    for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, b), i);
+}
+
+// VmHWM, not ru_maxrss: the latter survives exec and would report a forking parent's peak.
+double peak_rss_mib() {
+  double hwm_kib = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
+    std::fclose(f);
+  }
+  return hwm_kib / 1024.0;
+}
+
+// The GPU fields of a result line (device, compute dtype, allocator high-water mark), then its end.
+void print_device_and_close(const sv::Context& ctx, const std::string& dtype) {
+  if (ctx.runtime())
+    std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
+                dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
+  std::printf("}\n");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   try {
     std::string model, inputs;
@@ -57,11 +87,9 @@ int main(int argc, char** argv) {
       else if (k == "--fps") fps = std::stoi(v);
       else SV_THROW("unknown option ", k);
     }
-    sv::Device dev = sv::Device::CPU;
-    int index = 0;
-    sv::parse_device(device, &dev, &index);
+    const sv::Placement place = sv::parse_placement(device, dtype);
+    sv::Context ctx(place.device, threads, place.index, place.compute);
     if (mode == "long") {
-      sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
       auto pl = sv::pipeline::SanaVideoPipeline::load(model, &ctx);
       sv::pipeline::LongGenerateParams lp;
       lp.prompts = {{0.0, gp.prompt.empty() ? std::string("a red circle moving left") : gp.prompt}};
@@ -73,7 +101,7 @@ int main(int argc, char** argv) {
       int64_t frames = 0;
       sv::pipeline::GenerateCallbacks cb;
       cb.on_frames = [&](const sv::Tensor& f) {
-        for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, 0), i);
+        to_rgb_like_a_writer(f);
         frames += f.size(2);
       };
       if (ctx.runtime()) ctx.runtime()->reset_peak();
@@ -81,31 +109,18 @@ int main(int argc, char** argv) {
       const auto r = sv::pipeline::generate_long(ctx, *pl, lp, cb);
       ctx.synchronize();
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
-      double hwm_kib = 0;
-      if (FILE* f = std::fopen("/proc/self/status", "r")) {
-        char line[256];
-        while (std::fgets(line, sizeof line, f))
-          if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
-        std::fclose(f);
-      }
       std::printf("{\"engine\": \"sana-video\", \"frames\": %lld, \"seconds_video\": %.3f, \"total_s\": %.6f, "
                   "\"frames_per_s\": %.3f, \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"peak_rss_mib\": %.1f",
                   static_cast<long long>(frames), static_cast<double>(frames) / fps, s, frames / s, r.seconds_encode,
-                  r.seconds_denoise, r.seconds_decode, hwm_kib / 1024.0);
-      if (ctx.runtime())
-        std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
-                    dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
-      std::printf("}\n");
+                  r.seconds_denoise, r.seconds_decode, peak_rss_mib());
+      print_device_and_close(ctx, dtype);
       return 0;
     }
     if (mode == "pipeline") {
       // Whole text-to-video, per stage; frames are converted to RGB bytes as a writer would take them.
-      sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
       auto pl = sv::pipeline::SanaVideoPipeline::load(model, &ctx);
       sv::pipeline::GenerateCallbacks cb;
-      cb.on_frames = [](const sv::Tensor& f) {
-        for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, 0), i);
-      };
+      cb.on_frames = to_rgb_like_a_writer;
       std::vector<double> enc, den, dec;
       for (int i = 0; i < warmup + iters; ++i) {
         const auto r = pl->generate(ctx, gp, cb);
@@ -115,15 +130,11 @@ int main(int argc, char** argv) {
       auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
       std::printf("{\"engine\": \"sana-video\", \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"total_s\": %.6f",
                   med(enc), med(den), med(dec), med(enc) + med(den) + med(dec));
-      if (ctx.runtime())
-        std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
-                    dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
-      std::printf("}\n");
+      print_device_and_close(ctx, dtype);
       return 0;
     }
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,
              "usage: sv-bench --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
-    sv::Context ctx(dev, threads, index, sv::parse_compute_dtype(dtype));
     const auto in = sv::io::TensorSource::open(inputs);
     auto opt = [&](const char* n) { return in.has(n) ? ctx.to_device(in.get(n)) : sv::Tensor(); };
     std::function<void()> run;
@@ -140,11 +151,7 @@ int main(int argc, char** argv) {
       vae = sv::wan_vae::AutoencoderKLWan::load(model, &ctx);
       run = [&] {
         if (stream) {
-          vae->decode(ctx, in.get("latents"), [&](const sv::Tensor& fd) {
-            const sv::Tensor f = fd.to_host();  // what a writer receives
-            for (int64_t b = 0; b < f.size(0); ++b)
-              for (int64_t i = 0; i < f.size(2); ++i) (void)sv::io::frame_to_rgb24(f.select(0, b), i);
-          });
+          vae->decode(ctx, in.get("latents"), [](const sv::Tensor& f) { to_rgb_like_a_writer(f.to_host()); });
         } else {
           vae->decode(ctx, in.get("latents"));
         }
@@ -165,21 +172,10 @@ int main(int argc, char** argv) {
     }
     std::vector<double> s = t;
     std::sort(s.begin(), s.end());
-    // VmHWM, not ru_maxrss: the latter survives exec and would report a forking parent's peak.
-    double hwm_kib = 0;
-    if (FILE* f = std::fopen("/proc/self/status", "r")) {
-      char line[256];
-      while (std::fgets(line, sizeof line, f))
-        if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
-      std::fclose(f);
-    }
     std::printf("{\"engine\": \"sana-video\", \"threads\": %d, \"median_s\": %.6f, \"all_s\": [", ctx.threads(), s[s.size() / 2]);
     for (size_t i = 0; i < t.size(); ++i) std::printf("%s%.6f", i ? ", " : "", t[i]);
-    std::printf("], \"peak_rss_mib\": %.1f", hwm_kib / 1024.0);
-    if (ctx.runtime())
-      std::printf(", \"device\": \"%s\", \"dtype\": \"%s\", \"peak_gpu_mib\": %.1f", ctx.runtime()->name().c_str(),
-                  dtype.c_str(), static_cast<double>(ctx.runtime()->peak_bytes()) / (1 << 20));
-    std::printf("}\n");
+    std::printf("], \"peak_rss_mib\": %.1f", peak_rss_mib());
+    print_device_and_close(ctx, dtype);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sv-bench: error: %s\n", e.what());

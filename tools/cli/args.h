@@ -45,11 +45,9 @@ class Args {
   }
   // The runners' context: --device (default cpu) and --dtype (default fp32) with --threads.
   Context context(const std::string& cmd) const {
-    Device dev = Device::CPU;
-    int index = 0;
-    if (has("--device")) parse_device(get("--device", cmd), &dev, &index);
-    const DType dt = has("--dtype") ? parse_compute_dtype(get("--dtype", cmd)) : DType::F32;
-    return Context(dev, get_int("--threads", 0, cmd), index, dt);
+    const Placement p = parse_placement(has("--device") ? get("--device", cmd) : "cpu",
+                                        has("--dtype") ? get("--dtype", cmd) : "fp32");
+    return Context(p.device, get_int("--threads", 0, cmd), p.index, p.compute);
   }
 
  private:

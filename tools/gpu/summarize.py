@@ -50,6 +50,15 @@ def fmt(v, unit="", nd=3):
     return f"{v}{unit}"
 
 
+def numerics_lines(num):
+    """A stage's numerics: its error, or one line of the relative L2 comparisons."""
+    if isinstance(num, dict) and "error" in num:
+        return [stage_line("numerics", num)]
+    if num:
+        return ["  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in num.items() if "_vs_" in k)]
+    return []
+
+
 def stage_line(name, r, extra=""):
     if not isinstance(r, dict):
         return f"  {name:<34s} -"
@@ -146,19 +155,13 @@ def main():
             tgt = f"  target <= {d['target_s']} s: {'MET' if ours['median_s'] <= d['target_s'] else 'missed'}"
         L.append(stage_line(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", ours, tgt))
         num = d.get("numerics", {})
-        if isinstance(num, dict) and "error" in num:
-            L.append(stage_line("numerics", num))
-        elif num:
-            L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in num.items() if "_vs_" in k))
+        L.extend(numerics_lines(num))
         if g:
             L.append("-- Gemma2 " + ("tiny" if meta.get("tiny") else "2B") + ", 2 prompts")
             L.append(stage_line("transformers eager", g.get("transformers_eager")))
             L.append(stage_line(f"ours ({meta.get('engine_device', '?')} {meta.get('engine_dtype', '?')})", g.get("ours")))
             gn = g.get("numerics", {})
-            if isinstance(gn, dict) and "error" in gn:
-                L.append(stage_line("numerics", gn))
-            elif gn:
-                L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(v)}" for k, v in gn.items() if "_vs_" in k))
+            L.extend(numerics_lines(gn))
     v, pl = bench.get("vae", {}), bench.get("pipeline", {})
     meta = bench.get("meta", {})
     if v:
@@ -180,10 +183,7 @@ def main():
                          f"{'MET' if r['meets_target'] else 'missed'}")
             L.append(stage_line(f"ours {dt} (streamed to RGB)", r, extra))
         vn = v.get("numerics", {})
-        if isinstance(vn, dict) and "error" in vn:
-            L.append(stage_line("numerics", vn))
-        elif vn:
-            L.append("  rel L2: " + ", ".join(f"{k.replace('_vs_', ' vs ')} {fmt(x)}" for k, x in vn.items() if "_vs_" in k))
+        L.extend(numerics_lines(vn))
     if pl:
         st = pl.get("steps", pl.get("steps_requested"))
         L.append(f"-- text-to-video {pl.get('width')}x{pl.get('height')} {pl.get('frames')} frames, {st} steps, cfg "

@@ -5,25 +5,24 @@
 
 namespace sv::cpu {
 
-void copy_(Context&, const Tensor& src, const Tensor& dst) {
-  const Tensor c = src.to(dst.dtype());  // contiguous, converted
-  if (dst.is_contiguous()) {
-    std::memcpy(dst.raw(), c.raw(), c.nbytes());
-    return;
-  }
-  // Row by row over the last dim (the strided destinations here are narrow() views).
-  const int64_t inner = dst.dim() ? dst.size(-1) : 1, rows = inner ? dst.numel() / inner : 0;
+void copy_(Context&, const Tensor& src_in, const Tensor& dst) {
+  const Tensor src = src_in.dtype() == dst.dtype() ? src_in.contiguous() : src_in.to(dst.dtype());
+  // One memcpy per block of the trailing dims over which dst is dense (for a narrow() of a contiguous
+  // tensor, as cat writes: each outer index's whole slice).
   const size_t es = dtype_size(dst.dtype());
-  std::vector<int64_t> idx(static_cast<size_t>(std::max<int64_t>(dst.dim() - 1, 0)), 0);
+  int64_t k = dst.dim(), block = 1;
+  while (k > 0 && (dst.size(k - 1) == 1 || dst.stride(k - 1) == block)) block *= dst.size(--k);
+  const int64_t blocks = block ? src.numel() / block : 0;
+  std::vector<int64_t> idx(static_cast<size_t>(k), 0);
+  const char* s = static_cast<const char*>(src.raw());
   char* base = static_cast<char*>(dst.raw());
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t b = 0; b < blocks; ++b) {
     int64_t off = 0;
-    for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * dst.stride(static_cast<int64_t>(d));
-    const char* s = static_cast<const char*>(c.raw()) + r * inner * es;
-    for (int64_t j = 0; j < inner; ++j) std::memcpy(base + (off + j * dst.stride(-1)) * es, s + j * es, es);
-    for (int64_t d = static_cast<int64_t>(idx.size()) - 1; d >= 0; --d) {
-      if (++idx[d] < dst.size(d)) break;
-      idx[d] = 0;
+    for (int64_t d = 0; d < k; ++d) off += idx[static_cast<size_t>(d)] * dst.stride(d);
+    std::memcpy(base + off * static_cast<int64_t>(es), s + b * block * static_cast<int64_t>(es), static_cast<size_t>(block) * es);
+    for (int64_t d = k - 1; d >= 0; --d) {
+      if (++idx[static_cast<size_t>(d)] < dst.size(d)) break;
+      idx[static_cast<size_t>(d)] = 0;
     }
   }
 }

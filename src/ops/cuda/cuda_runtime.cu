@@ -116,10 +116,8 @@ void strided_copy_on(const Tensor& src, const Tensor& dst, cudaStream_t st) {
 // the contexts' (blocking) streams.
 void device_copy_strided(const Tensor& src, const Tensor& dst) { strided_copy_on(src, dst, nullptr); }
 
-void device_memcpy(void* dst, const void* src, size_t bytes, bool dst_device, bool src_device) {
-  const cudaMemcpyKind k = dst_device ? (src_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
-                                      : (src_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  SV_CUDA_CHECK(cudaMemcpy(dst, src, bytes, k));
+void device_to_host(void* dst, const void* src, size_t bytes) {
+  SV_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 
 namespace cuda {

@@ -10,7 +10,7 @@ std::shared_ptr<DeviceRuntime> make_cuda_runtime(int) {
   SV_THROW("--device cuda: this build of sana-video has no CUDA backend (configure with -DSV_CUDA=ON)");
 }
 void device_copy_strided(const Tensor&, const Tensor&) { SV_THROW("device copy in a build without CUDA"); }
-void device_memcpy(void*, const void*, size_t, bool, bool) { SV_THROW("device copy in a build without CUDA"); }
+void device_to_host(void*, const void*, size_t) { SV_THROW("device copy in a build without CUDA"); }
 }  // namespace sv
 
 namespace sv::cuda {
