@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs (only those missing), configures and builds.
-# Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build] [--cuda ON|OFF]
+# Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build] [--cuda ON|OFF] [--python]
+# --python: also a virtual environment in .venv (nanobind, scikit-build-core, numpy, Pillow, pytest, tqdm
+# from PyPI) and the Python module built into the build tree (what the test command needs).
 # The CUDA backend is built whenever nvcc is found (no GPU needed); the sanitizer build leaves it out
 # (ASan and the CUDA runtime do not mix), so one pass covers each variant.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BUILD="$ROOT/build"; SAN=OFF; DO_BUILD=1; CUDA=""
+BUILD="$ROOT/build"; SAN=OFF; DO_BUILD=1; CUDA=""; PY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD="$2"; shift 2 ;;
     --sanitize) SAN=ON; shift ;;
     --no-build) DO_BUILD=0; shift ;;
     --cuda) CUDA="$2"; shift 2 ;;
+    --python) PY=1; shift ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
-PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache"
+PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache python3-venv python3-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -31,9 +34,16 @@ if [ $DO_BUILD -eq 1 ]; then
   [ -x /usr/local/cuda/bin/nvcc ] && export PATH="/usr/local/cuda/bin:$PATH"
   [ "$SAN" = ON ] && CUDA=OFF
   CUDA_FLAG=""; [ -n "$CUDA" ] && CUDA_FLAG="-DSV_CUDA=$CUDA"
+  PY_FLAG=""
+  if [ $PY -eq 1 ] && [ "$SAN" = OFF ]; then
+    VENV="$ROOT/.venv"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade nanobind scikit-build-core numpy pillow pytest tqdm
+    PY_FLAG="-DSV_PYTHON=ON -DPython_EXECUTABLE=$VENV/bin/python"
+  fi
   LAUNCH="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
   # Paths relative to the checkout, so a fresh clone elsewhere (CI) hits the same cache entries.
   export CCACHE_BASEDIR="$ROOT"
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN $CUDA_FLAG $LAUNCH >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSV_SANITIZE=$SAN $CUDA_FLAG $PY_FLAG $LAUNCH >/dev/null
   cmake --build "$BUILD" -j"$(nproc)"
 fi

@@ -7,8 +7,11 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # waits each barrier can cost a whole time slice of the other process (a toy-model test: 3.3 s alone,
 # 19.4 s beside a second copy; 4.3 s with passive waits). Tests need throughput, not latency.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
-"$ROOT/scripts/setup.sh" --build-dir "$ROOT/build"
+"$ROOT/scripts/setup.sh" --build-dir "$ROOT/build" --python
 (cd "$ROOT/build" && ctest --output-on-failure -j2)
+# The Python package as users get it: a wheel from `pip wheel .`, installed into a fresh virtual
+# environment, generating with the embedded model.
+"$ROOT/scripts/python_wheel_check.sh"
 if [ "${SV_SKIP_SANITIZE:-0}" != "1" ]; then
   "$ROOT/scripts/setup.sh" --build-dir "$ROOT/build-asan" --sanitize
   (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2)

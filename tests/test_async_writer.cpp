@@ -26,6 +26,10 @@ struct FakeWriter : io::VideoWriter {
     firsts.push_back(f.to_vector()[0]);
     n += f.size(1);
   }
+  void write_rgb24(const uint8_t* rgb, int64_t count) override {
+    firsts.push_back(-static_cast<float>(rgb[0]));  // negative: an 8-bit write
+    n += count;
+  }
   void finish() override {
     finished = true;
     if (finished_out) *finished_out = true;
@@ -51,6 +55,22 @@ TEST(AsyncVideoWriter, WritesEveryClipInOrder) {
   int64_t total = 0;
   for (int i = 0; i < 20; ++i) total += 1 + i % 4;
   EXPECT_EQ(w.frames_written(), total);
+}
+
+// An 8-bit write waits for the queued clips, so mixed writes keep their order.
+TEST(AsyncVideoWriter, Rgb24WritesKeepTheirPlace) {
+  auto fake = std::make_unique<FakeWriter>();
+  FakeWriter* f = fake.get();
+  io::AsyncVideoWriter w(std::move(fake), 2);
+  const std::vector<uint8_t> rgb(2 * 2 * 2 * 3, 9);
+  w.write_frames(clip(1.0f, 1));
+  w.write_frames(clip(2.0f, 3));
+  w.write_rgb24(rgb.data(), 2);
+  EXPECT_EQ(w.frames_written(), 6);
+  w.write_frames(clip(3.0f, 1));
+  w.finish();
+  EXPECT_EQ(f->firsts, (std::vector<float>{1.0f, 2.0f, -9.0f, 3.0f}));
+  EXPECT_EQ(w.frames_written(), 7);
 }
 
 TEST(AsyncVideoWriter, EncoderErrorSurfacesAndNothingIsFinished) {

@@ -44,6 +44,13 @@ typedef struct sv_model_params {
   const char* dtype;  /* compute dtype "fp32" or "bf16"; NULL/"" = bf16 on a GPU, fp32 on the CPU */
 } sv_model_params;
 
+/* A borrowed float32 array, contiguous and row-major; data == NULL means absent. */
+typedef struct sv_tensor_f32 {
+  const float* data;
+  int ndim;
+  int64_t shape[8];
+} sv_tensor_f32;
+
 /* One entry of a long video's prompt schedule: `prompt` from `start_seconds` on. */
 typedef struct sv_prompt_segment {
   double start_seconds;
@@ -65,7 +72,8 @@ typedef struct sv_generate_params {
   const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc" */
   float shift;                 /* 0 = the scheduler's own */
   int motion_score;            /* >= 0 appends " motion score: N." */
-  int resolution_binning;      /* non-zero: generate at the model's nearest aspect bucket, resize back */
+  int resolution_binning;      /* 1: generate at the model's nearest aspect bucket, resize back; -1: only where
+                                  the model has a bucket table (480p and 720p models); 0: off */
   const char* chi;             /* "diffusers" (default), "official" or "none" */
   const char* output_path;     /* .mp4/.mkv/.mov/.webp/.gif or DIR/ (PNG frames); NULL = no video */
   const char* output_latents_path; /* optional safetensors with the final latents */
@@ -85,6 +93,21 @@ typedef struct sv_generate_params {
   void (*progress)(const char* stage, int step, int total, double elapsed_s, double eta_s, void* user_data);
   int (*cancel)(void* user_data); /* non-zero stops at the next step or frame */
   void* user_data;
+  /* In-memory inputs (what bindings hand over); each replaces its *_path twin above. */
+  const uint8_t* image_rgb;    /* first frame, interleaved RGB rows, image_height x image_width x 3 */
+  int image_width, image_height;
+  sv_tensor_f32 initial_latents;                                    /* [1, C, T, h, w] */
+  sv_tensor_f32 prompt_embeds, prompt_attention_mask;               /* [1, L, D], [1, L] */
+  sv_tensor_f32 negative_prompt_embeds, negative_prompt_attention_mask;
+  /* In-memory outputs. on_frames: decoded frames first .. first + count - 1 of total as float32 RGB in
+   * [0, 1], [count, height, width, 3] (diffusers' output_type "np"; the file writer rounds these * 255),
+   * as soon as they are decoded; the buffer lives for the call only. Frames are decoded only when
+   * on_frames or output_path is set. */
+  void (*on_frames)(const float* rgb, int first, int count, int total, int height, int width, void* user_data);
+  /* The final latents (before de-normalisation; a long video's last block), float32. */
+  void (*on_latents)(const float* data, const int64_t* shape, int ndim, void* user_data);
+  /* After each denoising step (not in long video mode): step in 1..total and its timestep. */
+  void (*on_step)(int step, int total, double timestep, void* user_data);
   /* Filled on success: seconds per stage, and the frame count and size actually generated. */
   double seconds_encode, seconds_denoise, seconds_decode;
   int frames_written, width_used, height_used;
@@ -106,6 +129,18 @@ SV_API const char* sv_model_device(const sv_model* model);
 /* CUDA devices usable by this process (0 without a GPU or driver, or in a build without CUDA). */
 SV_API int sv_cuda_device_count(void);
 SV_API const char* sv_status_name(sv_status status);
+
+/* The engine's video writer on its own, for frames made elsewhere (e.g. bindings' export_to_video): the
+ * format from the path's extension as for output_path, written under a temporary name that
+ * sv_video_writer_finish renames into place; freeing an unfinished writer removes it. */
+typedef struct sv_video_writer sv_video_writer;
+SV_API sv_status sv_video_writer_open(const char* path, int width, int height, int fps, sv_video_writer** out,
+                                      char* error, size_t error_size);
+/* count frames of interleaved 8-bit RGB, [count, height, width, 3]. */
+SV_API sv_status sv_video_writer_write_rgb8(sv_video_writer* writer, const uint8_t* rgb, int count);
+SV_API sv_status sv_video_writer_finish(sv_video_writer* writer);
+SV_API const char* sv_video_writer_last_error(const sv_video_writer* writer);
+SV_API void sv_video_writer_free(sv_video_writer* writer);
 
 #ifdef __cplusplus
 }

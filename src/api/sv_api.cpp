@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/context.h"
+#include "io/image.h"
 #include "io/safetensors.h"
 #include "io/async_writer.h"
 #include "io/video_writer.h"
@@ -22,6 +23,12 @@
 struct ModelDefaults {
   int width = 832, height = 480, frames = 81, fps = 16, steps = 50;
   double guidance_scale = 6.0;
+};
+
+struct sv_video_writer {
+  std::unique_ptr<sv::io::VideoWriter> writer;
+  int width = 0, height = 0;
+  std::string last_error;
 };
 
 struct sv_model {
@@ -66,6 +73,20 @@ ModelDefaults read_defaults(const std::string& dir) {
   d.guidance_scale = c.get_float("guidance_scale", d.guidance_scale);
   SV_CHECK(d.guidance_scale >= 0, c.origin(), ": guidance_scale must not be negative");
   return d;
+}
+
+// A borrowed sv_tensor_f32 copied into an engine tensor; sizes are checked before anything is allocated.
+sv::Tensor tensor_from(const sv_tensor_f32& t, const char* name) {
+  SV_CHECK(t.ndim >= 1 && t.ndim <= 8, name, ": ndim must be in [1, 8], got ", t.ndim);
+  sv::Shape shape;
+  int64_t n = 1;
+  for (int i = 0; i < t.ndim; ++i) {
+    SV_CHECK(t.shape[i] > 0 && t.shape[i] <= (int64_t(1) << 31), name, ": bad dimension ", t.shape[i]);
+    n *= t.shape[i];
+    SV_CHECK(n <= (int64_t(1) << 32), name, ": too large");
+    shape.push_back(t.shape[i]);
+  }
+  return sv::Tensor::from_vector(std::vector<float>(t.data, t.data + n), shape);
 }
 
 // Pixel frames for the long mode: at least one, snapped up to 4k + 1.
@@ -171,6 +192,14 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     p.prompt = gp->prompt ? gp->prompt : "";
     p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
     if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
+    if (gp->image_rgb) {
+      SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
+      SV_CHECK(gp->image_width > 0 && gp->image_height > 0 && gp->image_width <= 16384 && gp->image_height <= 16384,
+               "image size must be in [1, 16384], got ", gp->image_width, "x", gp->image_height);
+      p.image.width = gp->image_width;
+      p.image.height = gp->image_height;
+      p.image.rgb.assign(gp->image_rgb, gp->image_rgb + size_t(3) * gp->image_width * gp->image_height);
+    }
     SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
              "width, height, frames, steps and fps must be positive (0 = the model's default)");
     const ModelDefaults& d = m->defaults;
@@ -190,7 +219,10 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     p.sampler = gp->sampler ? gp->sampler : "";
     p.shift = gp->shift;
     p.motion_score = gp->motion_score;
-    p.resolution_binning = gp->resolution_binning != 0;
+    SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
+    const int64_t sample_size = m->pipe->transformer().config().sample_size;
+    p.resolution_binning = gp->resolution_binning == 1 ||
+                           (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
     const std::string chi = gp->chi ? gp->chi : "diffusers";
     SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
     p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
@@ -213,13 +245,19 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
         lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
       }
       if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
-      SV_CHECK(p.image_path.empty() && !(gp->initial_latents_path && *gp->initial_latents_path) &&
-                   !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !(gp->output_latents_path && *gp->output_latents_path),
+      SV_CHECK(!p.has_image() && !(gp->initial_latents_path && *gp->initial_latents_path) && !gp->initial_latents.data &&
+                   !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
+                   !(gp->output_latents_path && *gp->output_latents_path),
                "long video mode takes prompts only (no image, latents or prompt embeddings)");
       pl::plan_long(*m->pipe, lp);  // every check before any work or file
       p.frames = static_cast<int>(lp.frames);
     } else {
       m->pipe->validate(p);
+    }
+    if (!p.image_path.empty()) {  // decoded here so an unreadable file is an I/O error before any work
+      fail = SV_ERROR_IO;
+      p.image = sv::io::read_image(p.image_path);
+      p.image_path.clear();
     }
     if (gp->initial_latents_path && *gp->initial_latents_path) {
       fail = SV_ERROR_IO;
@@ -238,6 +276,26 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
         p.negative_embeds = src.get("negative_prompt_embeds");
         p.negative_mask = src.get("negative_prompt_attention_mask");
       }
+    }
+    if (gp->initial_latents.data) {
+      SV_CHECK(!p.initial_latents.defined(), "give initial_latents_path or initial_latents, not both");
+      p.initial_latents = tensor_from(gp->initial_latents, "initial_latents");
+    }
+    if (gp->prompt_embeds.data) {
+      SV_CHECK(!p.prompt_embeds.defined(), "give prompt_embeds_path or prompt_embeds, not both");
+      SV_CHECK(gp->prompt_attention_mask.data, "prompt_embeds needs prompt_attention_mask");
+      p.prompt_embeds = tensor_from(gp->prompt_embeds, "prompt_embeds");
+      p.prompt_mask = tensor_from(gp->prompt_attention_mask, "prompt_attention_mask");
+      if (gp->negative_prompt_embeds.data) {
+        SV_CHECK(gp->negative_prompt_attention_mask.data, "negative_prompt_embeds needs negative_prompt_attention_mask");
+        p.negative_embeds = tensor_from(gp->negative_prompt_embeds, "negative_prompt_embeds");
+        p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
+      }
+    }
+    SV_CHECK(!gp->negative_prompt_embeds.data || gp->prompt_embeds.data, "negative_prompt_embeds without prompt_embeds");
+    if (!gp->long_video) {  // the inputs just read (shapes) are the caller's arguments too
+      fail = SV_ERROR_INVALID_ARGUMENT;
+      m->pipe->validate(p);
     }
     // The writer opens before the long work so a bad path fails fast; it writes a temporary file
     // that only finish() renames into place.
@@ -267,7 +325,21 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
       gp->progress(stage, step, total, el, eta, gp->user_data);
     };
     cb.cancelled = [&] { return gp->cancel && gp->cancel(gp->user_data) != 0; };
-    if (writer) cb.on_frames = [&](const sv::Tensor& f) { writer->write_frames(f.select(0, 0)); };
+    if (gp->on_step) cb.on_step = [&](int step, int total, double t) { gp->on_step(step, total, t, gp->user_data); };
+    int frames_handed = 0;
+    std::vector<float> rgb;
+    if (writer || gp->on_frames)
+      cb.on_frames = [&](const sv::Tensor& f) {
+        const sv::Tensor clip = f.select(0, 0);  // [3, n, H, W]
+        if (writer) writer->write_frames(clip);
+        if (gp->on_frames) {
+          const int n = static_cast<int>(clip.size(1)), H = static_cast<int>(clip.size(2)), W = static_cast<int>(clip.size(3));
+          rgb.resize(size_t(n) * H * W * 3);
+          sv::io::frames_to_rgb_f32(clip, rgb.data());
+          gp->on_frames(rgb.data(), frames_handed, n, p.frames, H, W, gp->user_data);
+          frames_handed += n;
+        }
+      };
     const pl::GenerateResult r =
         gp->long_video ? pl::generate_long(*m->ctx, *m->pipe, lp, cb) : m->pipe->generate(*m->ctx, p, cb);
     if (r.cancelled) {
@@ -278,10 +350,15 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     if (writer) writer->finish();
     if (gp->output_latents_path && *gp->output_latents_path)
       sv::io::write_safetensors(gp->output_latents_path, {{"latents", r.latents}});
+    if (gp->on_latents && r.latents.defined()) {
+      const sv::Tensor lat = r.latents.to_f32().contiguous();
+      const std::vector<int64_t> shape(lat.shape().begin(), lat.shape().end());
+      gp->on_latents(lat.f32(), shape.data(), static_cast<int>(shape.size()), gp->user_data);
+    }
     gp->seconds_encode = r.seconds_encode;
     gp->seconds_denoise = r.seconds_denoise;
     gp->seconds_decode = r.seconds_decode;
-    gp->frames_written = writer ? static_cast<int>(writer->frames_written()) : p.frames;
+    gp->frames_written = writer ? static_cast<int>(writer->frames_written()) : gp->on_frames ? frames_handed : p.frames;
     gp->width_used = p.width;
     gp->height_used = p.height;
     return SV_OK;
@@ -293,5 +370,65 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     return fail;
   }
 }
+
+sv_status sv_video_writer_open(const char* path, int width, int height, int fps, sv_video_writer** out, char* error,
+                               size_t error_size) {
+  if (!out || !path || !*path) {
+    copy_error("sv_video_writer_open: path and out are required", error, error_size);
+    return SV_ERROR_INVALID_ARGUMENT;
+  }
+  *out = nullptr;
+  if (width <= 0 || height <= 0 || width > 16384 || height > 16384 || fps <= 0 || fps > 240) {
+    copy_error("video size must be in [1, 16384] and fps in [1, 240], got " + std::to_string(width) + "x" +
+                   std::to_string(height) + " at " + std::to_string(fps) + " fps",
+               error, error_size);
+    return SV_ERROR_INVALID_ARGUMENT;
+  }
+  try {
+    auto w = std::make_unique<sv_video_writer>();
+    sv::io::VideoWriter::Options o;
+    o.width = width;
+    o.height = height;
+    o.fps = fps;
+    w->writer = sv::io::VideoWriter::open(path, o);
+    w->width = width;
+    w->height = height;
+    *out = w.release();
+    return SV_OK;
+  } catch (const std::exception& e) {
+    copy_error(one_line(e.what()), error, error_size);
+    return SV_ERROR_IO;
+  }
+}
+
+sv_status sv_video_writer_write_rgb8(sv_video_writer* w, const uint8_t* rgb, int count) {
+  if (!w) return SV_ERROR_INVALID_ARGUMENT;
+  if (count < 0 || (count > 0 && !rgb)) {
+    w->last_error = "sv_video_writer_write_rgb8: count must be >= 0 with frame data";
+    return SV_ERROR_INVALID_ARGUMENT;
+  }
+  try {
+    w->writer->write_rgb24(rgb, count);
+    return SV_OK;
+  } catch (const std::exception& e) {
+    w->last_error = one_line(e.what());
+    return SV_ERROR_IO;
+  }
+}
+
+sv_status sv_video_writer_finish(sv_video_writer* w) {
+  if (!w) return SV_ERROR_INVALID_ARGUMENT;
+  try {
+    w->writer->finish();
+    return SV_OK;
+  } catch (const std::exception& e) {
+    w->last_error = one_line(e.what());
+    return SV_ERROR_IO;
+  }
+}
+
+const char* sv_video_writer_last_error(const sv_video_writer* w) { return w ? w->last_error.c_str() : "no writer"; }
+
+void sv_video_writer_free(sv_video_writer* w) { delete w; }
 
 }  // extern "C"

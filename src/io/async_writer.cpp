@@ -61,6 +61,15 @@ void AsyncVideoWriter::write_frames(const Tensor& frames) {
   cv_.notify_all();
 }
 
+void AsyncVideoWriter::write_rgb24(const uint8_t* rgb, int64_t count) {
+  std::unique_lock<std::mutex> lock(mu_);
+  SV_CHECK(!stop_, "video writer: frames written after finish()");
+  cv_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
+  rethrow_locked();
+  inner_->write_rgb24(rgb, count);  // the writer thread is idle until the next write_frames
+  written_ = inner_->frames_written();
+}
+
 void AsyncVideoWriter::finish() {
   {
     std::unique_lock<std::mutex> lock(mu_);

@@ -19,6 +19,7 @@ class AsyncVideoWriter : public VideoWriter {
   explicit AsyncVideoWriter(std::unique_ptr<VideoWriter> inner, size_t depth = 2);
   ~AsyncVideoWriter() override;
   void write_frames(const Tensor& frames) override;  // frames must not be modified afterwards
+  void write_rgb24(const uint8_t* rgb, int64_t count) override;  // after the queue drains, on this thread
   void finish() override;
   int64_t frames_written() const override;
   const std::string& temp_path() const override { return inner_->temp_path(); }

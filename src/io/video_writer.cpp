@@ -34,6 +34,20 @@ std::vector<uint8_t> frame_to_rgb24(const Tensor& frames, int64_t index) {
   return rgb;
 }
 
+void frames_to_rgb_f32(const Tensor& frames_in, float* out) {
+  SV_CHECK(frames_in.dim() == 4 && frames_in.size(0) == 3, "video frames must be [3, n, H, W], got ",
+           shape_str(frames_in.shape()));
+  const Tensor f = frames_in.to_f32().contiguous();
+  const int64_t n = f.size(1), hw = f.size(2) * f.size(3);
+  const float* p = f.f32();
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t c = 0; c < 3; ++c) {
+      const float* src = p + (c * n + t) * hw;
+      float* dst = out + t * hw * 3 + c;
+      for (int64_t i = 0; i < hw; ++i) dst[i * 3] = std::min(1.0f, std::max(0.0f, src[i] * 0.5f + 0.5f));
+    }
+}
+
 namespace {
 
 std::string av_err(int e) {
@@ -171,15 +185,15 @@ class FfmpegWriter : public VideoWriter {
     SV_CHECK(!finished_, path_, ": writer already finished");
     SV_CHECK(frames.dim() == 4 && frames.size(0) == 3 && frames.size(2) == opt_.height && frames.size(3) == opt_.width,
              path_, ": frames must be [3, n, ", opt_.height, ", ", opt_.width, "], got ", shape_str(frames.shape()));
-    for (int64_t i = 0; i < frames.size(1); ++i) {
-      const std::vector<uint8_t> rgb = frame_to_rgb24(frames, i);
-      SV_CHECK(av_frame_make_writable(frame_) >= 0, path_, ": frame buffer busy");
-      const uint8_t* src[1] = {rgb.data()};
-      const int stride[1] = {opt_.width * 3};
-      sws_scale(sws_, src, stride, 0, opt_.height, frame_->data, frame_->linesize);
-      frame_->pts = count_++;
-      send(frame_);
-    }
+    for (int64_t i = 0; i < frames.size(1); ++i) encode_rgb(frame_to_rgb24(frames, i).data());
+    if (opt_.fragmented && oc_ && oc_->pb) avio_flush(oc_->pb);
+  }
+
+  void write_rgb24(const uint8_t* rgb, int64_t count) override {
+    SV_CHECK(!finished_, path_, ": writer already finished");
+    SV_CHECK(rgb || count == 0, path_, ": no frame data");
+    const int64_t frame_bytes = static_cast<int64_t>(opt_.width) * opt_.height * 3;
+    for (int64_t i = 0; i < count; ++i) encode_rgb(rgb + i * frame_bytes);
     if (opt_.fragmented && oc_ && oc_->pb) avio_flush(oc_->pb);
   }
 
@@ -213,6 +227,15 @@ class FfmpegWriter : public VideoWriter {
   AVPacket* pkt_ = nullptr;
   SwsContext* sws_ = nullptr;
   int64_t count_ = 0, png_index_ = 0;
+
+  void encode_rgb(const uint8_t* rgb) {
+    SV_CHECK(av_frame_make_writable(frame_) >= 0, path_, ": frame buffer busy");
+    const uint8_t* src[1] = {rgb};
+    const int stride[1] = {opt_.width * 3};
+    sws_scale(sws_, src, stride, 0, opt_.height, frame_->data, frame_->linesize);
+    frame_->pts = count_++;
+    send(frame_);
+  }
 
   void send(AVFrame* f) {
     int r = avcodec_send_frame(c_, f);

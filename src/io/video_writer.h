@@ -29,6 +29,8 @@ class VideoWriter {
 
   // frames [3, n, H, W] in [-1, 1] (one clip; what the VAE decoder hands out).
   virtual void write_frames(const Tensor& frames) = 0;
+  // count frames of interleaved 8-bit RGB [count, H, W, 3], already quantised (frames made elsewhere).
+  virtual void write_rgb24(const uint8_t* rgb, int64_t count) = 0;
   virtual void finish() = 0;
   virtual int64_t frames_written() const = 0;
   // Where frames go until finish() renames it to the requested path.
@@ -37,5 +39,9 @@ class VideoWriter {
 
 // diffusers' postprocess for "pil"/"np": round(clamp(x * 0.5 + 0.5, 0, 1) * 255) as interleaved RGB.
 std::vector<uint8_t> frame_to_rgb24(const Tensor& frames, int64_t index);
+
+// diffusers' postprocess for "np": clamp(x * 0.5 + 0.5, 0, 1) as interleaved float RGB [n, H, W, 3]
+// written to `out` (frame_to_rgb24 of the same frames is round(out * 255)).
+void frames_to_rgb_f32(const Tensor& frames, float* out);
 
 }  // namespace sv::io

@@ -82,8 +82,27 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
            std::max<int64_t>(1, (p.frames - 1 + ft / 2) / ft * ft + 1));
   SV_CHECK(p.steps > 0 && p.steps <= 1000, "steps must be in [1, 1000], got ", p.steps);
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
-  SV_CHECK(p.image_path.empty() || p.frames > vc.scale_factor_temporal, "image-to-video needs more than one latent frame (frames >= ",
+  SV_CHECK(!p.has_image() || p.frames > vc.scale_factor_temporal, "image-to-video needs more than one latent frame (frames >= ",
            vc.scale_factor_temporal + 1, ")");
+  // Caller-supplied tensors, checked here so that a wrong shape is the caller's error before any work.
+  if (p.initial_latents.defined()) {
+    const Shape shape{1, vc.z_dim, (p.frames - 1) / ft + 1, p.height / vc.scale_factor_spatial,
+                      p.width / vc.scale_factor_spatial};
+    SV_CHECK(p.initial_latents.shape() == shape, "initial latents must be ", shape_str(shape), ", got ",
+             shape_str(p.initial_latents.shape()));
+  }
+  if (p.prompt_embeds.defined()) {
+    const int64_t D = text_encoder_->config().hidden_size;
+    SV_CHECK(p.prompt_embeds.dim() == 3 && p.prompt_embeds.size(0) == 1 && p.prompt_embeds.size(2) == D,
+             "prompt_embeds must be [1, L, ", D, "], got ", shape_str(p.prompt_embeds.shape()));
+    SV_CHECK(p.prompt_mask.defined() && p.prompt_mask.shape() == Shape({1, p.prompt_embeds.size(1)}),
+             "prompt_attention_mask must be [1, ", p.prompt_embeds.size(1), "]");
+    if (p.negative_embeds.defined())
+      SV_CHECK(p.negative_embeds.dim() == 3 && p.negative_embeds.size(0) == 1 && p.negative_embeds.size(2) == D &&
+                   p.negative_mask.defined() && p.negative_mask.shape() == Shape({1, p.negative_embeds.size(1)}),
+               "negative_prompt_embeds must be [1, L, ", D, "] with a [1, L] mask, got ",
+               shape_str(p.negative_embeds.shape()));
+  }
   SV_CHECK(p.sampler.empty() || p.sampler == "dpm++2m" || p.sampler == "euler" || p.sampler == "unipc", "unknown sampler '",
            p.sampler, "' (dpm++2m, euler, unipc)");
 }
@@ -143,12 +162,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   const std::vector<std::string> none;
   const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
   PromptEmbeds pos;
-  if (p.prompt_embeds.defined()) {
-    const int64_t D = text_encoder_->config().hidden_size;
-    SV_CHECK(p.prompt_embeds.dim() == 3 && p.prompt_embeds.size(0) == 1 && p.prompt_embeds.size(2) == D,
-             "prompt_embeds must be [1, L, ", D, "], got ", shape_str(p.prompt_embeds.shape()));
-    SV_CHECK(p.prompt_mask.defined() && p.prompt_mask.shape() == Shape({1, p.prompt_embeds.size(1)}),
-             "prompt_attention_mask must be [1, ", p.prompt_embeds.size(1), "]");
+  if (p.prompt_embeds.defined()) {  // shapes checked by validate()
     pos = {p.prompt_embeds.to(DType::F32), p.prompt_mask.to(DType::F32)};
   } else {
     pos = pe.encode(ctx, {prompt}, chi, p.max_sequence_length);
@@ -157,10 +171,6 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   if (cfg) {
     PromptEmbeds neg;
     if (p.negative_embeds.defined()) {
-      SV_CHECK(p.negative_embeds.dim() == 3 && p.negative_embeds.size(0) == 1 &&
-                   p.negative_embeds.size(2) == pos.embeds.size(2) && p.negative_mask.defined() &&
-                   p.negative_mask.shape() == Shape({1, p.negative_embeds.size(1)}),
-               "negative_prompt_embeds must be [1, L, D] with a [1, L] mask");
       neg = {p.negative_embeds.to(DType::F32), p.negative_mask.to(DType::F32)};
     } else {
       neg = pe.encode_negative(ctx, {p.negative_prompt}, p.max_sequence_length);
@@ -179,9 +189,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   const Shape shape{1, vc.z_dim, (p.frames - 1) / vc.scale_factor_temporal + 1, p.height / vc.scale_factor_spatial,
                     p.width / vc.scale_factor_spatial};
   Tensor latents;
-  if (p.initial_latents.defined()) {
-    SV_CHECK(p.initial_latents.shape() == shape, "initial latents must be ", shape_str(shape), ", got ",
-             shape_str(p.initial_latents.shape()));
+  if (p.initial_latents.defined()) {  // shape checked by validate()
     latents = p.initial_latents.to(DType::F32);
   } else {
     latents = TorchGenerator(p.seed).randn(shape);
@@ -189,10 +197,10 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
 
   // Image-to-video: the encoded, normalised first frame replaces latent frame 0 and is never updated;
   // its tokens see timestep 0.
-  const bool i2v = !p.image_path.empty();
+  const bool i2v = p.has_image();
   Tensor token_t;  // [B, 1, F', H', W'] per-token timestep multipliers (0 on frame 0)
   if (i2v) {
-    const io::Image img = io::resize_lanczos(io::read_image(p.image_path), p.width, p.height);
+    const io::Image img = io::resize_lanczos(p.image_path.empty() ? p.image : io::read_image(p.image_path), p.width, p.height);
     const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
     const Tensor moments = vae_->encode(ctx, video);
     Tensor lat0 = moments.narrow(1, 0, vc.z_dim).clone();  // posterior mean [1, z, 1, h, w]
@@ -239,6 +247,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     } else {
       latents = sched->step(ctx, v, i, latents);
     }
+    if (cb.on_step) cb.on_step(i + 1, static_cast<int>(ts.size()), ts[i]);
     if (cb.progress) cb.progress("denoise", i + 1, static_cast<int>(ts.size()));
   }
   r.latents = latents.to_host();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/context.h"
+#include "io/image.h"
 #include "models/gemma2/gemma2.h"
 #include "models/sana_dit/sana_dit.h"
 #include "models/wan_vae/wan_vae.h"
@@ -31,11 +32,14 @@ struct GenerateParams {
   // Image-to-video (SanaImageToVideoPipeline): the first frame, resized to width x height with
   // Pillow's LANCZOS like diffusers' VideoProcessor. Empty = text-to-video.
   std::string image_path;
+  io::Image image;  // the same first frame already decoded (bindings); used when image_path is empty
   // diffusers' use_resolution_binning: generate at the nearest aspect-ratio bucket, resize frames back.
   bool resolution_binning = false;
   // Optional precomputed text conditioning (what `run text-encoder` writes): [1, L, D] + [1, L] mask;
   // the negative pair is encoded from negative_prompt when absent and guidance is on.
   Tensor prompt_embeds, prompt_mask, negative_embeds, negative_mask;
+
+  bool has_image() const { return !image_path.empty() || !image.rgb.empty(); }
 };
 
 struct GenerateCallbacks {
@@ -43,6 +47,7 @@ struct GenerateCallbacks {
   std::function<void(const char* stage, int step, int total)> progress;
   std::function<bool()> cancelled;  // polled between steps and frames
   std::function<void(const Tensor& frames)> on_frames;  // [B, 3, n, H, W] in [-1, 1], streamed while decoding
+  std::function<void(int step, int total, double timestep)> on_step;  // after each denoising step
 };
 
 struct GenerateResult {
