@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs (only those missing), configures and builds.
 # Usage: scripts/setup.sh [--build-dir DIR] [--sanitize] [--no-build] [--cuda ON|OFF] [--python]
-# --python: also a virtual environment in .venv (nanobind, scikit-build-core, numpy, Pillow, pytest, tqdm
-# from PyPI) and the Python module built into the build tree (what the test command needs).
+# --python: also a virtual environment in .venv (nanobind, scikit-build-core, numpy, Pillow, pytest, tqdm,
+# and for the server's tests the openai client and selenium, from PyPI) and the Python module built into
+# the build tree (what the test command needs).
 # The CUDA backend is built whenever nvcc is found (no GPU needed); the sanitizer build leaves it out
 # (ASan and the CUDA runtime do not mix), so one pass covers each variant.
 set -euo pipefail
@@ -19,7 +20,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache python3-venv python3-dev"
+PKGS="build-essential cmake ninja-build pkg-config libopenblas-openmp-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache python3-venv python3-dev libcpp-httplib-dev"
+# The test command's extras: a headless browser for the server's web page test.
+[ $PY -eq 1 ] && PKGS="$PKGS chromium chromium-driver"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -38,7 +41,7 @@ if [ $DO_BUILD -eq 1 ]; then
   if [ $PY -eq 1 ] && [ "$SAN" = OFF ]; then
     VENV="$ROOT/.venv"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade nanobind scikit-build-core numpy pillow pytest tqdm
+    "$VENV/bin/python" -m pip install -q --upgrade nanobind scikit-build-core numpy pillow pytest tqdm openai selenium
     PY_FLAG="-DSV_PYTHON=ON -DPython_EXECUTABLE=$VENV/bin/python"
   fi
   LAUNCH="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"

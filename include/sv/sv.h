@@ -108,6 +108,13 @@ typedef struct sv_generate_params {
   void (*on_latents)(const float* data, const int64_t* shape, int ndim, void* user_data);
   /* After each denoising step (not in long video mode): step in 1..total and its timestep. */
   void (*on_step)(int step, int total, double timestep, void* user_data);
+  /* Long video only. next_prompt: asked before each block after the first (its index and start time);
+   * a non-empty prompt replaces the current one from that block on, exactly as a prompt_schedule entry
+   * at block_start_seconds would (the string is copied at once; NULL or "" = no change).
+   * on_partial_file: the path of the growing output file (a fragmented MP4 plays while it grows), once
+   * it is open; it is renamed to output_path at the end. */
+  const char* (*next_prompt)(int block, double block_start_seconds, void* user_data);
+  void (*on_partial_file)(const char* path, void* user_data);
   /* Filled on success: seconds per stage, and the frame count and size actually generated. */
   double seconds_encode, seconds_denoise, seconds_decode;
   int frames_written, width_used, height_used;
@@ -122,7 +129,22 @@ SV_API const char* sv_default_model_dir(void);
 SV_API sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model** out, char* error,
                                size_t error_size);
 SV_API void sv_model_free(sv_model* model);
+
+/* What a loaded model accepts and defaults to (what 0 means in sv_generate_params). */
+typedef struct sv_model_info {
+  int default_width, default_height, default_frames, default_fps, default_steps;
+  float default_guidance_scale;
+  int frame_step;    /* frame counts are frame_step * k + 1 */
+  int size_multiple; /* width and height are multiples of this */
+  int long_video;    /* non-zero: a LongLive checkpoint (its longsana/ sampler config is present) */
+} sv_model_info;
+SV_API sv_model_info sv_model_get_info(const sv_model* model);
 SV_API sv_status sv_generate(sv_model* model, sv_generate_params* params);
+/* Every check sv_generate makes on its arguments (sizes, frames, steps, schedule, tensor shapes), without
+ * reading files or doing any work; safe beside a running sv_generate on the same model. The message of
+ * a failure goes to `error`. */
+SV_API sv_status sv_generate_check(const sv_model* model, const sv_generate_params* params, char* error,
+                                   size_t error_size);
 SV_API const char* sv_model_last_error(const sv_model* model);
 /* Where the model runs, e.g. "cpu, fp32" or "NVIDIA H200 (cuda:0), bf16" (valid while the model lives). */
 SV_API const char* sv_model_device(const sv_model* model);

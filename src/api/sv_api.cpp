@@ -1,6 +1,7 @@
 // C shim over the C++ engine: catches everything, maps errors to sv_status + a message per handle.
 #include "sv/sv.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -89,8 +90,104 @@ sv::Tensor tensor_from(const sv_tensor_f32& t, const char* name) {
   return sv::Tensor::from_vector(std::vector<float>(t.data, t.data + n), shape);
 }
 
+struct Prepared {
+  sv::pipeline::GenerateParams p;
+  sv::pipeline::LongGenerateParams lp;
+  int fps = 16;
+};
+
 // Pixel frames for the long mode: at least one, snapped up to 4k + 1.
 int snap_frames(int frames, int ft) { return frames <= 1 ? 1 : (frames - 2) / ft * ft + ft + 1; }
+
+// The C parameters as the pipeline's, with every argument check that needs no file (sv_generate_check).
+Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
+    namespace pl = sv::pipeline;
+    Prepared out;
+    pl::GenerateParams& p = out.p;
+    pl::LongGenerateParams& lp = out.lp;
+    p.prompt = gp->prompt ? gp->prompt : "";
+    p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
+    if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
+    if (gp->image_rgb) {
+      SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
+      SV_CHECK(gp->image_width > 0 && gp->image_height > 0 && gp->image_width <= 16384 && gp->image_height <= 16384,
+               "image size must be in [1, 16384], got ", gp->image_width, "x", gp->image_height);
+      p.image.width = gp->image_width;
+      p.image.height = gp->image_height;
+      p.image.rgb.assign(gp->image_rgb, gp->image_rgb + size_t(3) * gp->image_width * gp->image_height);
+    }
+    SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
+             "width, height, frames, steps and fps must be positive (0 = the model's default)");
+    const ModelDefaults& d = m->defaults;
+    p.width = gp->width > 0 ? gp->width : d.width;
+    p.height = gp->height > 0 ? gp->height : d.height;
+    p.steps = gp->steps > 0 ? gp->steps : d.steps;
+    p.guidance_scale = gp->guidance_scale >= 0 ? gp->guidance_scale : d.guidance_scale;
+    const int fps = out.fps = gp->fps > 0 ? gp->fps : d.fps;
+    if (gp->seconds > 0) {  // the duration at the requested (or the model's) frame rate
+      SV_CHECK(gp->frames == 0, "give seconds or frames, not both");
+      SV_CHECK(gp->seconds * fps <= 1e6, gp->seconds, " s at ", fps, " fps is too long");
+      p.frames = static_cast<int>(gp->seconds * fps + 0.5);
+    } else {
+      p.frames = gp->frames > 0 ? gp->frames : d.frames;
+    }
+    p.seed = gp->seed;
+    p.sampler = gp->sampler ? gp->sampler : "";
+    p.shift = gp->shift;
+    p.motion_score = gp->motion_score;
+    SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
+    const int64_t sample_size = m->pipe->transformer().config().sample_size;
+    p.resolution_binning = gp->resolution_binning == 1 ||
+                           (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
+    const std::string chi = gp->chi ? gp->chi : "diffusers";
+    SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
+    p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
+    SV_CHECK(fps <= 240, "fps must be in [1, 240], got ", fps);
+    if (gp->long_video) {
+      lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
+      lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().config().scale_factor_temporal));
+      lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
+      SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
+      lp.window_blocks = gp->window_blocks;
+      lp.schedule = pl::long_schedule_for(*m->pipe);
+      lp.schedule.bf16_timesteps = gp->exact_timesteps == 0;
+      lp.motion_score = p.motion_score, lp.chi = p.chi;
+      SV_CHECK(gp->prompt_schedule_count >= 0 && (gp->prompt_schedule_count == 0 || gp->prompt_schedule),
+               "prompt_schedule_count without a prompt_schedule");
+      for (int i = 0; i < gp->prompt_schedule_count; ++i) {
+        const sv_prompt_segment& sgm = gp->prompt_schedule[i];
+        SV_CHECK(sgm.prompt && *sgm.prompt, "prompt schedule entry ", i, " has no prompt");
+        lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
+      }
+      if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
+      SV_CHECK(!p.has_image() && !(gp->initial_latents_path && *gp->initial_latents_path) && !gp->initial_latents.data &&
+                   !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
+                   !(gp->output_latents_path && *gp->output_latents_path),
+               "long video mode takes prompts only (no image, latents or prompt embeddings)");
+      pl::plan_long(*m->pipe, lp);  // every check before any work or file
+      p.frames = static_cast<int>(lp.frames);
+    } else {
+      m->pipe->validate(p);
+    }
+    SV_CHECK(!gp->initial_latents.data || !(gp->initial_latents_path && *gp->initial_latents_path),
+             "give initial_latents_path or initial_latents, not both");
+    SV_CHECK(!gp->prompt_embeds.data || !(gp->prompt_embeds_path && *gp->prompt_embeds_path),
+             "give prompt_embeds_path or prompt_embeds, not both");
+    SV_CHECK(!gp->negative_prompt_embeds.data || gp->prompt_embeds.data, "negative_prompt_embeds without prompt_embeds");
+    if (gp->initial_latents.data) p.initial_latents = tensor_from(gp->initial_latents, "initial_latents");
+    if (gp->prompt_embeds.data) {
+      SV_CHECK(gp->prompt_attention_mask.data, "prompt_embeds needs prompt_attention_mask");
+      p.prompt_embeds = tensor_from(gp->prompt_embeds, "prompt_embeds");
+      p.prompt_mask = tensor_from(gp->prompt_attention_mask, "prompt_attention_mask");
+      if (gp->negative_prompt_embeds.data) {
+        SV_CHECK(gp->negative_prompt_attention_mask.data, "negative_prompt_embeds needs negative_prompt_attention_mask");
+        p.negative_embeds = tensor_from(gp->negative_prompt_embeds, "negative_prompt_embeds");
+        p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
+      }
+    }
+    if (!gp->long_video) m->pipe->validate(p);  // now with the in-memory tensors' shapes
+    return out;
+}
 
 }  // namespace
 
@@ -160,6 +257,22 @@ sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model
 
 void sv_model_free(sv_model* m) { delete m; }
 
+sv_model_info sv_model_get_info(const sv_model* m) {
+  sv_model_info info;
+  std::memset(&info, 0, sizeof info);
+  if (!m) return info;
+  const ModelDefaults& d = m->defaults;
+  info.default_width = d.width, info.default_height = d.height, info.default_frames = d.frames;
+  info.default_fps = d.fps, info.default_steps = d.steps;
+  info.default_guidance_scale = static_cast<float>(d.guidance_scale);
+  const auto& vc = m->pipe->vae().config();
+  const auto& tc = m->pipe->transformer().config();
+  info.frame_step = static_cast<int>(vc.scale_factor_temporal);
+  info.size_multiple = static_cast<int>(vc.scale_factor_spatial * std::max(tc.patch_size[1], tc.patch_size[2]));
+  info.long_video = m->pipe->long_scheduler_config() != nullptr;
+  return info;
+}
+
 const char* sv_model_last_error(const sv_model* m) { return m ? m->last_error.c_str() : "no model"; }
 
 const char* sv_model_device(const sv_model* m) { return m ? m->device_desc.c_str() : "no model"; }
@@ -182,78 +295,33 @@ const char* sv_default_model_dir(void) {
   return found.empty() ? nullptr : found.c_str();
 }
 
+sv_status sv_generate_check(const sv_model* m, const sv_generate_params* gp, char* error, size_t error_size) {
+  if (!m || !gp) {
+    copy_error("sv_generate_check: model and params are required", error, error_size);
+    return SV_ERROR_INVALID_ARGUMENT;
+  }
+  try {
+    prepare(m, gp);
+    return SV_OK;
+  } catch (const std::bad_alloc&) {
+    copy_error("out of host memory", error, error_size);
+    return SV_ERROR_INVALID_ARGUMENT;
+  } catch (const std::exception& e) {
+    copy_error(one_line(e.what()), error, error_size);
+    return SV_ERROR_INVALID_ARGUMENT;
+  }
+}
+
 sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
   if (!m || !gp) return SV_ERROR_INVALID_ARGUMENT;
   m->last_error.clear();
   sv_status fail = SV_ERROR_INVALID_ARGUMENT;
   try {
     namespace pl = sv::pipeline;
-    pl::GenerateParams p;
-    p.prompt = gp->prompt ? gp->prompt : "";
-    p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
-    if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
-    if (gp->image_rgb) {
-      SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
-      SV_CHECK(gp->image_width > 0 && gp->image_height > 0 && gp->image_width <= 16384 && gp->image_height <= 16384,
-               "image size must be in [1, 16384], got ", gp->image_width, "x", gp->image_height);
-      p.image.width = gp->image_width;
-      p.image.height = gp->image_height;
-      p.image.rgb.assign(gp->image_rgb, gp->image_rgb + size_t(3) * gp->image_width * gp->image_height);
-    }
-    SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
-             "width, height, frames, steps and fps must be positive (0 = the model's default)");
-    const ModelDefaults& d = m->defaults;
-    p.width = gp->width > 0 ? gp->width : d.width;
-    p.height = gp->height > 0 ? gp->height : d.height;
-    p.steps = gp->steps > 0 ? gp->steps : d.steps;
-    p.guidance_scale = gp->guidance_scale >= 0 ? gp->guidance_scale : d.guidance_scale;
-    const int fps = gp->fps > 0 ? gp->fps : d.fps;
-    if (gp->seconds > 0) {  // the duration at the requested (or the model's) frame rate
-      SV_CHECK(gp->frames == 0, "give seconds or frames, not both");
-      SV_CHECK(gp->seconds * fps <= 1e6, gp->seconds, " s at ", fps, " fps is too long");
-      p.frames = static_cast<int>(gp->seconds * fps + 0.5);
-    } else {
-      p.frames = gp->frames > 0 ? gp->frames : d.frames;
-    }
-    p.seed = gp->seed;
-    p.sampler = gp->sampler ? gp->sampler : "";
-    p.shift = gp->shift;
-    p.motion_score = gp->motion_score;
-    SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
-    const int64_t sample_size = m->pipe->transformer().config().sample_size;
-    p.resolution_binning = gp->resolution_binning == 1 ||
-                           (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
-    const std::string chi = gp->chi ? gp->chi : "diffusers";
-    SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
-    p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
-    SV_CHECK(fps <= 240, "fps must be in [1, 240], got ", fps);
-    pl::LongGenerateParams lp;
-    if (gp->long_video) {
-      lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
-      lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().config().scale_factor_temporal));
-      lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
-      SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
-      lp.window_blocks = gp->window_blocks;
-      lp.schedule = pl::long_schedule_for(*m->pipe);
-      lp.schedule.bf16_timesteps = gp->exact_timesteps == 0;
-      lp.motion_score = p.motion_score, lp.chi = p.chi;
-      SV_CHECK(gp->prompt_schedule_count >= 0 && (gp->prompt_schedule_count == 0 || gp->prompt_schedule),
-               "prompt_schedule_count without a prompt_schedule");
-      for (int i = 0; i < gp->prompt_schedule_count; ++i) {
-        const sv_prompt_segment& sgm = gp->prompt_schedule[i];
-        SV_CHECK(sgm.prompt && *sgm.prompt, "prompt schedule entry ", i, " has no prompt");
-        lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
-      }
-      if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
-      SV_CHECK(!p.has_image() && !(gp->initial_latents_path && *gp->initial_latents_path) && !gp->initial_latents.data &&
-                   !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
-                   !(gp->output_latents_path && *gp->output_latents_path),
-               "long video mode takes prompts only (no image, latents or prompt embeddings)");
-      pl::plan_long(*m->pipe, lp);  // every check before any work or file
-      p.frames = static_cast<int>(lp.frames);
-    } else {
-      m->pipe->validate(p);
-    }
+    Prepared prep = prepare(m, gp);
+    pl::GenerateParams& p = prep.p;
+    pl::LongGenerateParams& lp = prep.lp;
+    const int fps = prep.fps;
     if (!p.image_path.empty()) {  // decoded here so an unreadable file is an I/O error before any work
       fail = SV_ERROR_IO;
       p.image = sv::io::read_image(p.image_path);
@@ -277,23 +345,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
         p.negative_mask = src.get("negative_prompt_attention_mask");
       }
     }
-    if (gp->initial_latents.data) {
-      SV_CHECK(!p.initial_latents.defined(), "give initial_latents_path or initial_latents, not both");
-      p.initial_latents = tensor_from(gp->initial_latents, "initial_latents");
-    }
-    if (gp->prompt_embeds.data) {
-      SV_CHECK(!p.prompt_embeds.defined(), "give prompt_embeds_path or prompt_embeds, not both");
-      SV_CHECK(gp->prompt_attention_mask.data, "prompt_embeds needs prompt_attention_mask");
-      p.prompt_embeds = tensor_from(gp->prompt_embeds, "prompt_embeds");
-      p.prompt_mask = tensor_from(gp->prompt_attention_mask, "prompt_attention_mask");
-      if (gp->negative_prompt_embeds.data) {
-        SV_CHECK(gp->negative_prompt_attention_mask.data, "negative_prompt_embeds needs negative_prompt_attention_mask");
-        p.negative_embeds = tensor_from(gp->negative_prompt_embeds, "negative_prompt_embeds");
-        p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
-      }
-    }
-    SV_CHECK(!gp->negative_prompt_embeds.data || gp->prompt_embeds.data, "negative_prompt_embeds without prompt_embeds");
-    if (!gp->long_video) {  // the inputs just read (shapes) are the caller's arguments too
+    if (!gp->long_video) {  // the tensors just read from files (shapes) are the caller's arguments too
       fail = SV_ERROR_INVALID_ARGUMENT;
       m->pipe->validate(p);
     }
@@ -311,6 +363,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
       writer = std::make_unique<sv::io::AsyncVideoWriter>(sv::io::VideoWriter::open(gp->output_path, o));
       if (gp->long_video && gp->progress)
         gp->progress(("streaming to " + writer->temp_path()).c_str(), 0, 0, 0.0, -1.0, gp->user_data);
+      if (gp->long_video && gp->on_partial_file) gp->on_partial_file(writer->temp_path().c_str(), gp->user_data);
     }
     fail = SV_ERROR_INTERNAL;
     const auto t0 = std::chrono::steady_clock::now();
@@ -326,6 +379,11 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     };
     cb.cancelled = [&] { return gp->cancel && gp->cancel(gp->user_data) != 0; };
     if (gp->on_step) cb.on_step = [&](int step, int total, double t) { gp->on_step(step, total, t, gp->user_data); };
+    if (gp->next_prompt)
+      cb.next_prompt = [&](int block, double start_s) -> std::string {
+        const char* text = gp->next_prompt(block, start_s, gp->user_data);
+        return text ? text : "";
+      };
     int frames_handed = 0;
     std::vector<float> rgb;
     if (writer || gp->on_frames)

@@ -130,6 +130,8 @@ class FfmpegWriter : public VideoWriter {
     if (std::string(enc_name) == "libx264") {
       av_opt_set(c_->priv_data, "preset", "medium", 0);
       av_opt_set(c_->priv_data, "crf", std::to_string(o.crf).c_str(), 0);
+      // A streamed file must hold every frame written so far: no lookahead or B-frame delay.
+      if (o.fragmented) av_opt_set(c_->priv_data, "tune", "zerolatency", 0);
     }
     if (mux) {
       const int r = avformat_alloc_output_context2(&oc_, nullptr, mux, tmp_.c_str());
@@ -148,8 +150,8 @@ class FfmpegWriter : public VideoWriter {
       SV_CHECK(r >= 0, path, ": cannot write: ", av_err(r));
       AVDictionary* mux_opts = nullptr;
       const std::string mname = oc_->oformat->name;
-      if (o.fragmented && (mname == "mp4" || mname == "mov"))
-        av_dict_set(&mux_opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+      frag_flush_ = o.fragmented && (mname == "mp4" || mname == "mov");
+      if (frag_flush_) av_dict_set(&mux_opts, "movflags", "frag_custom+frag_keyframe+empty_moov+default_base_moof", 0);
       r = avformat_write_header(oc_, &mux_opts);
       av_dict_free(&mux_opts);
       SV_CHECK(r >= 0, path, ": cannot write the header: ", av_err(r));
@@ -186,7 +188,7 @@ class FfmpegWriter : public VideoWriter {
     SV_CHECK(frames.dim() == 4 && frames.size(0) == 3 && frames.size(2) == opt_.height && frames.size(3) == opt_.width,
              path_, ": frames must be [3, n, ", opt_.height, ", ", opt_.width, "], got ", shape_str(frames.shape()));
     for (int64_t i = 0; i < frames.size(1); ++i) encode_rgb(frame_to_rgb24(frames, i).data());
-    if (opt_.fragmented && oc_ && oc_->pb) avio_flush(oc_->pb);
+    flush_fragment();
   }
 
   void write_rgb24(const uint8_t* rgb, int64_t count) override {
@@ -194,7 +196,7 @@ class FfmpegWriter : public VideoWriter {
     SV_CHECK(rgb || count == 0, path_, ": no frame data");
     const int64_t frame_bytes = static_cast<int64_t>(opt_.width) * opt_.height * 3;
     for (int64_t i = 0; i < count; ++i) encode_rgb(rgb + i * frame_bytes);
-    if (opt_.fragmented && oc_ && oc_->pb) avio_flush(oc_->pb);
+    flush_fragment();
   }
 
   void finish() override {
@@ -218,7 +220,7 @@ class FfmpegWriter : public VideoWriter {
  private:
   std::string path_, tmp_;
   Options opt_;
-  bool png_dir_ = false, finished_ = false;
+  bool png_dir_ = false, finished_ = false, frag_flush_ = false;
   AVPixelFormat pix_ = AV_PIX_FMT_NONE;
   AVCodecContext* c_ = nullptr;
   AVFormatContext* oc_ = nullptr;
@@ -227,6 +229,16 @@ class FfmpegWriter : public VideoWriter {
   AVPacket* pkt_ = nullptr;
   SwsContext* sws_ = nullptr;
   int64_t count_ = 0, png_index_ = 0;
+
+  // Streaming MP4/MOV: what was written so far becomes a finished fragment on disk (playable).
+  void flush_fragment() {
+    if (!opt_.fragmented || !oc_ || !oc_->pb) return;
+    if (frag_flush_) {
+      const int r = av_write_frame(oc_, nullptr);
+      SV_CHECK(r >= 0, path_, ": cannot write a fragment: ", av_err(r));
+    }
+    avio_flush(oc_->pb);
+  }
 
   void encode_rgb(const uint8_t* rgb) {
     SV_CHECK(av_frame_make_writable(frame_) >= 0, path_, ": frame buffer busy");

@@ -18,8 +18,8 @@ class VideoWriter {
     int width = 0, height = 0;
     int fps = 16;
     int crf = 18;  // H.264 quality
-    // MP4/MOV: fragmented (moov first, a fragment per keyframe) and flushed after every write, so the
-    // growing temporary file plays while a long video is still being made.
+    // MP4/MOV: fragmented (moov first) with every write closed as its own fragment and flushed, H.264
+    // without lookahead or B-frames, so the growing temporary file plays every frame written so far.
     bool fragmented = false;
   };
   // Chooses the format from the path's extension; unknown extensions, odd sizes for yuv420p or a

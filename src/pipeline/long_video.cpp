@@ -127,6 +127,11 @@ LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p) {
   return plan;
 }
 
+double block_start_seconds(const LongPlan& plan, size_t b, int fps, int64_t ft) {
+  const int64_t lat = plan.block_starts.at(b);
+  return lat <= 0 ? 0.0 : static_cast<double>((lat - 1) * ft + 1) / fps;
+}
+
 GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p,
                              const GenerateCallbacks& cb) {
   using clock = std::chrono::steady_clock;
@@ -138,6 +143,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   GenerateResult r;
   auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
   const int nblocks = static_cast<int>(plan.block_starts.size());
+  std::vector<size_t> block_prompt = plan.block_prompt;  // index into embeds; grows with live changes
 
   if (cb.on_frames)
     pipe.vae().check_decode_fits(ctx, p.height / vc.scale_factor_spatial, p.width / vc.scale_factor_spatial);
@@ -184,8 +190,18 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     const auto tb = clock::now();
     const int64_t s = plan.block_starts[static_cast<size_t>(c)];
     const int64_t e = c + 1 < nblocks ? plan.block_starts[static_cast<size_t>(c + 1)] : plan.latent_frames;
-    const size_t prompt = plan.block_prompt[static_cast<size_t>(c)];
-    if (c > 0 && p.recache_on_switch && prompt != plan.block_prompt[static_cast<size_t>(c - 1)]) {
+    if (c > 0 && cb.next_prompt) {
+      const std::string text = cb.next_prompt(c, block_start_seconds(plan, static_cast<size_t>(c), p.fps, vc.scale_factor_temporal));
+      if (!text.empty()) {  // a change made while the video is being generated: from this block on
+        PromptEmbeds e = pe.encode(ctx, {p.motion_score >= 0 ? with_motion_score(text, p.motion_score) : text}, chi,
+                                   p.max_sequence_length);
+        e.embeds = ctx.to_device(e.embeds);
+        embeds.push_back(std::move(e));
+        for (size_t b = static_cast<size_t>(c); b < block_prompt.size(); ++b) block_prompt[b] = embeds.size() - 1;
+      }
+    }
+    const size_t prompt = block_prompt[static_cast<size_t>(c)];
+    if (c > 0 && p.recache_on_switch && prompt != block_prompt[static_cast<size_t>(c - 1)]) {
       // LongLive "recache": the previous block's contribution, re-encoded under the new prompt, replaces
       // the old one before this block is generated. It reads the state as it was before that block.
       state.replace_last(ctx, tr.context_block(ctx, inputs(prev_clean, 0.0, prompt), plan.block_starts[c - 1],

@@ -39,6 +39,9 @@ struct LongPlan {
   std::vector<size_t> block_prompt;    // index into prompts for each block
 };
 LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p);
+// The earliest schedule time (whole frames at fps) whose prompt takes effect at block b: a change made
+// at block b equals a schedule entry at this time.
+double block_start_seconds(const LongPlan& plan, size_t b, int fps, int64_t ft);
 
 // Streams frames through cb.on_frames block by block; stage "block" counts finished blocks.
 GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p,

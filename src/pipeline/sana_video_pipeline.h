@@ -48,6 +48,9 @@ struct GenerateCallbacks {
   std::function<bool()> cancelled;  // polled between steps and frames
   std::function<void(const Tensor& frames)> on_frames;  // [B, 3, n, H, W] in [-1, 1], streamed while decoding
   std::function<void(int step, int total, double timestep)> on_step;  // after each denoising step
+  // Long video only: asked before each block after the first (block index, its start time in seconds);
+  // a non-empty prompt replaces the current one from that block on, as a schedule entry there would.
+  std::function<std::string(int block, double start_seconds)> next_prompt;
 };
 
 struct GenerateResult {

@@ -17,6 +17,9 @@ int run_vae_decode(const std::vector<std::string>& args);
 int run_vae_encode(const std::vector<std::string>& args);
 int generate(const std::vector<std::string>& args);
 }
+namespace sv::server {
+int run_serve(const std::vector<std::string>& args);
+}
 
 namespace {
 const char* kUsage =
@@ -26,6 +29,9 @@ const char* kUsage =
     "      --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N] -o OUT.mp4|.webp|.gif|DIR/\n"
     "      text-to-video with a diffusers SanaVideoPipeline folder (default: the embedded toy model);\n"
     "      --long --seconds S [--prompt-at T:PROMPT ...]: LongSANA block-wise long video (see generate --help)\n"
+    "  serve [-m PIPELINE_DIR] [--host 127.0.0.1 --port 8080] [--max-queue 16] [--api-key KEY] [--long] ...\n"
+    "      OpenAI-style video generation server (POST /v1/videos ...) with a job queue and a web page at /\n"
+    "      (see serve --help)\n"
     "  run transformer --model DIR --inputs IN.safetensors --output OUT.safetensors [--threads N] [--dump DUMP.safetensors]\n"
     "      run SanaVideoTransformer3DModel once; IN holds hidden_states, encoder_hidden_states, timestep\n"
     "      [, encoder_attention_mask, guidance]; OUT holds sample (float32)\n"
@@ -55,6 +61,7 @@ int main(int argc, char** argv) {
       return args.empty() ? 2 : 0;
     }
     if (args[0] == "generate") return sv::cli::generate({args.begin() + 1, args.end()});
+    if (args[0] == "serve") return sv::server::run_serve({args.begin() + 1, args.end()});
     if (args[0] == "compare") return sv::cli::compare({args.begin() + 1, args.end()});
     if (args[0] == "run") {
       SV_CHECK(args.size() >= 2, "run: name a component (transformer)");
