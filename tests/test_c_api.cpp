@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/image.h"
@@ -216,6 +218,106 @@ TEST_F(CApi, VideoWriterErrorsAndNoPartialFile) {
   EXPECT_EQ(sv_video_writer_write_rgb8(w, nullptr, 2), SV_ERROR_INVALID_ARGUMENT);
   sv_video_writer_free(w);  // unfinished: nothing left behind
   EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+// Frames of one generation (or the status when it fails); cancel_at > 0 stops after that step.
+struct GenRun {
+  Sink sink;
+  int cancel_at = 0;
+  sv_status status = SV_OK;
+  std::string error;
+};
+
+int cancel_after(void* ud) {
+  GenRun& r = *static_cast<GenRun*>(ud);
+  return r.cancel_at > 0 && r.sink.steps >= r.cancel_at ? 1 : 0;
+}
+
+void step_count(int step, int, double, void* ud) { static_cast<GenRun*>(ud)->sink.steps = step; }
+
+void frames_of(const float* rgb, int first, int count, int total, int h, int w, void* ud) {
+  on_frames(rgb, first, count, total, h, w, &static_cast<GenRun*>(ud)->sink);
+}
+
+void generate_into(sv_model* m, uint64_t seed, GenRun& r) {
+  sv_generate_params gp = sv_generate_default_params();
+  gp.prompt = "a red circle moving left";
+  gp.seed = seed;
+  gp.steps = 6;
+  gp.user_data = &r;
+  gp.on_frames = frames_of;
+  gp.on_step = step_count;
+  gp.cancel = cancel_after;
+  r.status = sv_generate(m, &gp);
+  r.error = sv_model_last_error(m);
+}
+
+class CApiThreads : public CApi {
+ protected:
+  void SetUp() override {
+    CApi::SetUp();
+    if (IsSkipped()) return;
+    sv_model_params mp = sv_model_default_params();
+    mp.threads = 2;  // as the first: OpenBLAS keeps one process-wide thread count (sv.h)
+    mp.device = "cpu";
+    char err[512];
+    ASSERT_EQ(sv_model_load(SV_TOY_MODEL, &mp, &second_, err, sizeof err), SV_OK) << err;
+  }
+  void TearDown() override {
+    sv_model_free(second_);
+    CApi::TearDown();
+  }
+  sv_model* second_ = nullptr;
+};
+
+// Two models in two threads give the bytes they give one after the other; cancelling one of them
+// does not disturb the other.
+TEST_F(CApiThreads, TwoModelsAtOnceEqualOneAfterTheOther) {
+  GenRun a0, b0;
+  generate_into(model_, 11, a0);
+  generate_into(second_, 12, b0);
+  ASSERT_EQ(a0.status, SV_OK) << a0.error;
+  ASSERT_EQ(b0.status, SV_OK) << b0.error;
+  GenRun a1, b1;
+  std::thread ta([&] { generate_into(model_, 11, a1); });
+  std::thread tb([&] { generate_into(second_, 12, b1); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a1.status, SV_OK) << a1.error;
+  ASSERT_EQ(b1.status, SV_OK) << b1.error;
+  EXPECT_EQ(a1.sink.frames, a0.sink.frames);
+  EXPECT_EQ(b1.sink.frames, b0.sink.frames);
+  EXPECT_NE(a0.sink.frames, b0.sink.frames);
+
+  GenRun a2, b2;
+  a2.cancel_at = 2;
+  std::thread tc([&] { generate_into(model_, 11, a2); });
+  std::thread td([&] { generate_into(second_, 12, b2); });
+  tc.join();
+  td.join();
+  EXPECT_EQ(a2.status, SV_ERROR_CANCELLED);
+  EXPECT_EQ(a2.error, "cancelled");
+  ASSERT_EQ(b2.status, SV_OK) << b2.error;
+  EXPECT_EQ(b2.sink.frames, b0.sink.frames);
+}
+
+// One model from two threads: the calls run one after the other, each with its own result and error.
+TEST_F(CApiThreads, OneModelFromTwoThreadsSerialises) {
+  GenRun a0, b0;
+  generate_into(model_, 21, a0);
+  generate_into(model_, 22, b0);
+  ASSERT_EQ(a0.status, SV_OK) << a0.error;
+  GenRun a1, b1;
+  b1.cancel_at = 3;
+  std::thread ta([&] { generate_into(model_, 21, a1); });
+  std::thread tb([&] { generate_into(model_, 22, b1); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a1.status, SV_OK) << a1.error;
+  EXPECT_EQ(a1.sink.frames, a0.sink.frames);
+  EXPECT_EQ(a1.error, "");  // this thread's error, not the other's
+  EXPECT_EQ(b1.status, SV_ERROR_CANCELLED);
+  EXPECT_EQ(b1.error, "cancelled");
 }
 
 }  // namespace

@@ -1,6 +1,14 @@
 /* sana-video C API: the only public header. No C++ exceptions cross it; every call returns a status
  * and failures leave a one-line message in the handle (or the caller's buffer for loading).
  *
+ * Threads: different models (and writers) are independent and may be used from different threads at
+ * once. One model may be shared: sv_generate calls on it run one at a time (a second caller waits),
+ * sv_generate_check, sv_model_get_info and sv_model_device may run beside them, and
+ * sv_model_last_error returns the calling thread's own last error. A writer is used by one thread at a
+ * time. Callbacks run on the thread that called sv_generate. A model's results do not depend on the
+ * thread that runs it; models running at once give the bytes they give one after the other when they
+ * use the same thread count (OpenBLAS keeps one process-wide count).
+ *
  *   sv_model* m = NULL;
  *   char err[512];
  *   sv_model_params mp = sv_model_default_params();

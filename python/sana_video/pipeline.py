@@ -6,6 +6,7 @@ import os
 import queue
 import secrets
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Union
@@ -309,49 +310,66 @@ class SanaVideoPipeline:
         return tqdm(total=total, **config)
 
 
-class _LongStream:
-    """The iterator generate_long returns: the engine runs on a worker thread and hands each finished
-    block over a bounded queue (two blocks), so a slow consumer holds the engine back instead of piling up
-    frames."""
+class _LongRun:
+    """The engine side of a generate_long iterator: a worker thread that runs the engine and hands each
+    finished block over a bounded queue (two blocks), so a slow consumer holds the engine back instead of
+    piling up frames. It holds no reference to the iterator, so dropping the iterator stops it."""
 
-    _DONE = object()
+    DONE = object()
 
-    def __init__(self, model: Any, params: dict[str, Any], output_type: str, progress: Any):
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._stop = threading.Event()
-        self._output_type = output_type
-        self._pending: list[np.ndarray] = []
-        self._progress = progress
-        self._thread = threading.Thread(target=self._run, args=(model, params), daemon=True)
-        self._thread.start()
-        self._finished = False
+    def __init__(self, model: Any, params: dict[str, Any], progress: Any):
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.stop = threading.Event()
+        self.pending: list[np.ndarray] = []
+        self.progress = progress
+        self.thread = threading.Thread(target=self.run, args=(model, params), daemon=True)
+        self.thread.start()
 
-    def _put(self, item: Any) -> None:
-        while not self._stop.is_set():
+    def put(self, item: Any) -> None:
+        while not self.stop.is_set():
             try:
-                self._queue.put(item, timeout=0.1)
+                self.queue.put(item, timeout=0.1)
                 return
             except queue.Full:
                 continue
 
-    def _run(self, model: Any, params: dict[str, Any]) -> None:
+    def run(self, model: Any, params: dict[str, Any]) -> None:
         def on_frames(rgb: np.ndarray, first: int, total: int) -> None:
-            self._pending.append(rgb)
+            self.pending.append(rgb)
 
         def on_progress(stage: str, step: int, total: int, elapsed: float, eta: float) -> None:
             if stage == "block" and step > 0:
-                block = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
-                self._pending = []
-                self._put(block)
-                if self._progress is not None:
-                    self._progress(step, total)
+                block = self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
+                self.pending = []
+                self.put(block)
+                if self.progress is not None:
+                    self.progress(step, total)
 
         try:
-            model.generate(params, on_frames=on_frames, on_progress=on_progress, cancel=self._stop.is_set)
+            model.generate(params, on_frames=on_frames, on_progress=on_progress, cancel=self.stop.is_set)
         except BaseException as e:  # handed to the consumer, unless it asked to stop
-            if not self._stop.is_set():
-                self._put(e)
-        self._put(self._DONE)
+            if not self.stop.is_set():
+                self.put(e)
+        self.put(self.DONE)
+
+    def close(self) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self.thread.join()
+
+
+class _LongStream:
+    """The iterator generate_long returns (see there). Closing it, or dropping it, stops the engine."""
+
+    def __init__(self, model: Any, params: dict[str, Any], output_type: str, progress: Any):
+        self._run = _LongRun(model, params, progress)
+        self._output_type = output_type
+        self._finished = False
+        self._finalizer = weakref.finalize(self, self._run.close)
 
     def __iter__(self) -> "_LongStream":
         return self
@@ -360,35 +378,24 @@ class _LongStream:
         if self._finished:
             raise StopIteration
         try:
-            item = self._queue.get()
+            item = self._run.queue.get()
         except BaseException:
             self.close()
             raise
-        if item is self._DONE:
+        if item is _LongRun.DONE:
             self._finished = True
-            self._thread.join()
+            self._finalizer()
             raise StopIteration
         if isinstance(item, BaseException):
             self._finished = True
-            self._thread.join()
+            self._finalizer()
             raise item
         return frames_to_pil(item) if self._output_type == "pil" else item
 
     def close(self) -> None:
         """Stops the engine at its next step; an unfinished output file is removed."""
-        if self._finished:
-            return
         self._finished = True
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._thread.join()
-
-    def __del__(self) -> None:
-        self.close()
+        self._finalizer()
 
     def __enter__(self) -> "_LongStream":
         return self

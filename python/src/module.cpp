@@ -8,6 +8,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -131,7 +132,11 @@ int cancel_cb(void* ud) {
   if (c.stop) return 1;
   try {
     if (PyErr_CheckSignals() != 0) throw nb::python_error();  // Ctrl-C: KeyboardInterrupt after the call
-    if (c.cancel.is_valid() && !c.cancel.is_none() && nb::cast<bool>(c.cancel())) c.stop = true;
+    if (c.cancel.is_valid() && !c.cancel.is_none()) {
+      const int truth = PyObject_IsTrue(c.cancel().ptr());  // any truthy value, as Python's `if`
+      if (truth < 0) throw nb::python_error();
+      if (truth) c.stop = true;
+    }
   } catch (nb::python_error& e) {
     c.record(e);
   }
@@ -140,7 +145,7 @@ int cancel_cb(void* ud) {
 
 // The generate parameters as owned values: the C struct borrows from here.
 struct Params {
-  std::vector<std::string> strings;  // stable storage (reserved up front)
+  std::deque<std::string> strings;  // stable addresses: the C struct points into them
   std::vector<sv_prompt_segment> schedule;
   std::vector<nb::object> keep;  // arrays the C struct points into
   sv_generate_params gp = sv_generate_default_params();
@@ -162,7 +167,6 @@ struct Params {
   }
 
   explicit Params(const nb::dict& d) {
-    strings.reserve(64);
     for (auto [k, v] : d) {
       const std::string key = nb::cast<std::string>(k);
       if (v.is_none()) continue;
@@ -296,31 +300,37 @@ class VideoWriter {
   VideoWriter& operator=(const VideoWriter&) = delete;
 
   void write(nb::ndarray<const uint8_t, nb::ndim<4>, nb::c_contig, nb::device::cpu> rgb) {
-    if (!w_) throw std::runtime_error("the video writer is closed");
     if (rgb.shape(1) != size_t(height_) || rgb.shape(2) != size_t(width_) || rgb.shape(3) != 3)
       throw nb::value_error(("frames must be [n, " + std::to_string(height_) + ", " + std::to_string(width_) +
                              ", 3] uint8, got [" + std::to_string(rgb.shape(0)) + ", " + std::to_string(rgb.shape(1)) +
                              ", " + std::to_string(rgb.shape(2)) + ", " + std::to_string(rgb.shape(3)) + "]")
                                 .c_str());
     sv_status s;
+    std::string err;
     {
       nb::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);  // close() from another thread waits for the write
+      if (!w_) throw std::runtime_error("the video writer is closed");
       s = sv_video_writer_write_rgb8(w_, rgb.data(), static_cast<int>(rgb.shape(0)));
+      if (s != SV_OK) err = sv_video_writer_last_error(w_);
     }
-    if (s != SV_OK) raise_status(s, sv_video_writer_last_error(w_));
+    if (s != SV_OK) raise_status(s, err);
   }
   void finish() {
+    std::lock_guard<std::mutex> lock(mu_);
     if (!w_) throw std::runtime_error("the video writer is closed");
     const sv_status s = sv_video_writer_finish(w_);
     if (s != SV_OK) raise_status(s, sv_video_writer_last_error(w_));
   }
   // Without finish(): the partial file is removed.
   void close() {
+    std::lock_guard<std::mutex> lock(mu_);
     sv_video_writer_free(w_);
     w_ = nullptr;
   }
 
  private:
+  std::mutex mu_;
   sv_video_writer* w_ = nullptr;
   int width_, height_;
 };

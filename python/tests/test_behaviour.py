@@ -167,6 +167,16 @@ def test_generate_long_closed_early_stops_and_leaves_no_file(tiny, tmp_path):
         next(stream)
 
 
+def test_generate_long_dropped_in_a_for_loop_frees_the_model(tiny, tmp_path):
+    out = tmp_path / "long.mp4"
+    for block in tiny.generate_long(PROMPT, num_frames=33, height=32, width=64, fps=8, generator=3, block_frames=3,
+                                    output_path=out):
+        break  # the iterator is dropped here: the engine stops and the model is free again
+    assert tiny("a red circle", height=32, width=64, num_frames=9, num_inference_steps=2, generator=0,
+                output_type="latent").frames.ndim == 5
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
 def test_generate_long_errors_surface_in_the_iterator(tiny):
     with pytest.raises(ValueError, match="long video mode takes prompts only|height"):
         list(tiny.generate_long(PROMPT, num_frames=33, height=33, width=64, generator=0))

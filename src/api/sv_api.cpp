@@ -18,6 +18,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 // A model folder's optional generation_defaults.json: what 0 in sv_generate_params means for it.
@@ -36,8 +39,17 @@ struct sv_model {
   std::unique_ptr<sv::pipeline::SanaVideoPipeline> pipe;
   std::unique_ptr<sv::Context> ctx;
   ModelDefaults defaults;
-  std::string last_error;
   std::string device_desc;
+  std::mutex run_mu;  // one generation at a time: a second thread waits for the first
+  // The last error of each calling thread (map nodes are stable, so the returned pointers stay valid
+  // until that thread's next call).
+  mutable std::mutex err_mu;
+  std::map<std::thread::id, std::string> errors;
+
+  std::string& last_error() {
+    std::lock_guard<std::mutex> lock(err_mu);
+    return errors[std::this_thread::get_id()];
+  }
 };
 
 namespace {
@@ -131,6 +143,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
     } else {
       p.frames = gp->frames > 0 ? gp->frames : d.frames;
     }
+    SV_CHECK(p.frames <= 1000000, "frames must be at most 1000000, got ", p.frames);
     p.seed = gp->seed;
     p.sampler = gp->sampler ? gp->sampler : "";
     p.shift = gp->shift;
@@ -273,7 +286,12 @@ sv_model_info sv_model_get_info(const sv_model* m) {
   return info;
 }
 
-const char* sv_model_last_error(const sv_model* m) { return m ? m->last_error.c_str() : "no model"; }
+const char* sv_model_last_error(const sv_model* m) {
+  if (!m) return "no model";
+  std::lock_guard<std::mutex> lock(m->err_mu);
+  auto it = m->errors.find(std::this_thread::get_id());
+  return it == m->errors.end() ? "" : it->second.c_str();
+}
 
 const char* sv_model_device(const sv_model* m) { return m ? m->device_desc.c_str() : "no model"; }
 
@@ -314,10 +332,13 @@ sv_status sv_generate_check(const sv_model* m, const sv_generate_params* gp, cha
 
 sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
   if (!m || !gp) return SV_ERROR_INVALID_ARGUMENT;
-  m->last_error.clear();
+  std::string& last_error = m->last_error();
+  last_error.clear();
+  std::lock_guard<std::mutex> run_lock(m->run_mu);
   sv_status fail = SV_ERROR_INVALID_ARGUMENT;
   try {
     namespace pl = sv::pipeline;
+    m->ctx->bind_thread();  // the model's thread count, whichever thread calls
     Prepared prep = prepare(m, gp);
     pl::GenerateParams& p = prep.p;
     pl::LongGenerateParams& lp = prep.lp;
@@ -401,7 +422,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     const pl::GenerateResult r =
         gp->long_video ? pl::generate_long(*m->ctx, *m->pipe, lp, cb) : m->pipe->generate(*m->ctx, p, cb);
     if (r.cancelled) {
-      m->last_error = "cancelled";
+      last_error = "cancelled";
       return SV_ERROR_CANCELLED;  // the writer's destructor removes the temporary file
     }
     fail = SV_ERROR_IO;
@@ -421,10 +442,10 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     gp->height_used = p.height;
     return SV_OK;
   } catch (const std::bad_alloc&) {
-    m->last_error = "out of host memory";
+    last_error = "out of host memory";
     return SV_ERROR_INTERNAL;
   } catch (const std::exception& e) {
-    m->last_error = one_line(e.what());
+    last_error = one_line(e.what());
     return fail;
   }
 }

@@ -36,6 +36,12 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   openblas_set_num_threads(threads_);
 }
 
+void Context::bind_thread() const {
+#ifdef _OPENMP
+  if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
+#endif
+}
+
 Tensor Context::zeros(const Shape& shape, DType dtype) const {
   Tensor t = empty(shape, dtype);
   if (t.nbytes() == 0) return t;

@@ -33,6 +33,9 @@ class Context {
     if (runtime_) runtime_->synchronize();
   }
   int threads() const { return threads_; }
+  // Makes the calling thread's BLAS calls use this context's thread count (OpenBLAS's OpenMP build reads
+  // the caller's OpenMP thread count); call on the thread that runs the work.
+  void bind_thread() const;
   // Threads worth waking for a loop of `work` element operations: small loops stay on one thread,
   // since a parallel region's wake-up and barrier cost more than the loop on a busy 2-core host.
   int threads_for(int64_t work) const { return work < (int64_t(1) << 15) ? 1 : threads_; }

@@ -82,7 +82,9 @@ int64_t JsonConfig::get_int(const std::string& key, std::optional<int64_t> def) 
   if (v->is_number_integer()) return v->get<int64_t>();
   if (v->is_number_float()) {
     const double d = v->get<double>();
-    SV_CHECK(std::isfinite(d) && d == std::floor(d), origin_, ": field '", key, "' must be an integer, got ", v->dump());
+    // Beyond +-2^63 the conversion is undefined (a tokenizer_config's model_max_length is 1e30).
+    SV_CHECK(std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18, origin_, ": field '", key,
+             "' must be an integer in the int64 range, got ", v->dump());
     return static_cast<int64_t>(d);
   }
   SV_THROW(origin_, ": field '", key, "' must be an integer, got ", v->dump());

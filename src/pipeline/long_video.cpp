@@ -197,7 +197,10 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
                                    p.max_sequence_length);
         e.embeds = ctx.to_device(e.embeds);
         embeds.push_back(std::move(e));
-        for (size_t b = static_cast<size_t>(c); b < block_prompt.size(); ++b) block_prompt[b] = embeds.size() - 1;
+        // Until the schedule's own next change, as an entry at this block would.
+        const size_t scheduled = plan.block_prompt[static_cast<size_t>(c)];
+        for (size_t b = static_cast<size_t>(c); b < block_prompt.size() && plan.block_prompt[b] == scheduled; ++b)
+          block_prompt[b] = embeds.size() - 1;
       }
     }
     const size_t prompt = block_prompt[static_cast<size_t>(c)];

@@ -119,6 +119,16 @@ def test_bad_requests_get_openai_error_objects(server_factory):
         c.videos.download_content("video_0123456789abcdef01234567")
     with pytest.raises(openai.BadRequestError):
         c.videos.list(limit=1000)
+    # Bytes that are not UTF-8, in a path and in a form field: an error object, and the server lives on.
+    got, body, _ = http(s, "GET", "/%FF%FE")
+    assert got == 404 and "error" in json.loads(body)
+    boundary = "svboundary"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n").encode() + b"\xff\xfe bad" + \
+        f"\r\n--{boundary}--\r\n".encode()
+    got, body, _ = http(s, "POST", "/v1/videos", form, {"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                                         "Authorization": "Bearer test-key"})
+    assert got == 400 and json.loads(body)["error"]["message"] == "form fields must be UTF-8 text"
+    assert http(s, "GET", "/health")[0] == 200
     # Unknown fields are ignored.
     got, body, _ = post_json(s, "/v1/videos", {"prompt": "x", "quality": "hd", "something": [1, 2]})
     assert got == 200, body
@@ -176,6 +186,14 @@ def test_restart_keeps_finished_videos_and_fails_interrupted_ones(server_factory
     assert failed.status == "failed" and failed.error.code == "server_restarted"
     # Only the finished video's files are left; the crashed job's partial output is gone.
     assert sorted(p.name for p in (cache / "videos").iterdir()) == [f"{done.id}.mp4", f"{done.id}.png"]
+    # A second server on the same port, or on the same cache directory, fails without touching the jobs.
+    clash = subprocess.run([cli_path(), "serve", "-m", str(TOY), "--port", str(s2.port), "--cache-dir", str(tmp_path / "other")],
+                           capture_output=True, text=True, timeout=60)
+    assert clash.returncode == 1 and "cannot listen" in clash.stderr
+    clash = subprocess.run([cli_path(), "serve", "-m", str(TOY), "--port", "0", "--cache-dir", str(cache)],
+                           capture_output=True, text=True, timeout=60)
+    assert clash.returncode == 1 and "in use by another sana-video server" in clash.stderr, clash.stderr
+    assert c2.videos.retrieve(done.id).status == "completed"
     # A clean stop (SIGTERM) fails the running job at once and keeps the index.
     third = c2.videos.create(prompt=PROMPT, extra_body={"seed": 4, "num_inference_steps": 400})
     while c2.videos.retrieve(third.id).status != "in_progress":
@@ -184,6 +202,13 @@ def test_restart_keeps_finished_videos_and_fails_interrupted_ones(server_factory
     s3 = server_factory("--api-key", "test-key", cache=cache)
     v = client(s3).videos.retrieve(third.id)
     assert v.status == "failed" and v.error.code in ("cancelled", "server_restarted")
+    assert s3.stop() == 0
+    # An unreadable index is moved aside; the cached files stay for a person to look at.
+    (cache / "jobs.json").write_text("{ not json")
+    s4 = server_factory("--api-key", "test-key", cache=cache)
+    assert client(s4).videos.list().data == []
+    assert (cache / "videos" / f"{done.id}.mp4").exists()
+    assert list(cache.glob("jobs.json.unreadable-*"))
 
 
 def test_long_video_prompt_change_and_partial_file(server_factory, tmp_path):

@@ -2,8 +2,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -28,12 +30,25 @@ void send_error(httplib::Response& res, const ApiError& e) {
   json err = {{"message", e.message}, {"type", type}, {"param", e.param.empty() ? json(nullptr) : json(e.param)},
               {"code", e.code.empty() ? json(nullptr) : json(e.code)}};
   res.status = e.status;
-  res.set_content(json{{"error", err}}.dump(), "application/json");
+  res.set_content(json{{"error", err}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
+// Request bytes echoed in messages need not be UTF-8: replaced, never thrown on.
 void send_json(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (n < 0) return false;
+    for (int k = 1; k <= n; ++k)
+      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += static_cast<size_t>(n) + 1;
+  }
+  return true;
 }
 
 std::string format_seconds(double s) {
@@ -81,8 +96,13 @@ class Fields {
     Fields f;
     if (req.is_multipart_form_data()) {
       for (const auto& [name, part] : req.files) {
-        if (name == "input_reference" && !part.filename.empty()) f.image_ = part.content;
-        else f.j_[name] = part.content;
+        if (name == "input_reference" && !part.filename.empty()) {
+          f.image_ = part.content;
+        } else {
+          if (!valid_utf8(name) || !valid_utf8(part.content))
+            throw ApiError{400, "form fields must be UTF-8 text", valid_utf8(name) ? name : "", "invalid_value"};
+          f.j_[name] = part.content;
+        }
       }
       return f;
     }
@@ -277,15 +297,6 @@ auto guarded(F f) {
   };
 }
 
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 }  // namespace
 
 void install_routes(httplib::Server& svr, JobManager& jobs, const sv_model* model, const ApiOptions& o) {
@@ -302,10 +313,15 @@ void install_routes(httplib::Server& svr, JobManager& jobs, const sv_model* mode
   // requests) get the API's error body too.
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    const std::string msg = res.status == 404   ? "no route for " + req.method + " " + req.path
-                            : res.status == 413 ? "the request body is over this server's limit"
-                                                : "bad request";
-    send_error(res, {res.status, msg, "", res.status == 413 ? "payload_too_large" : res.status == 404 ? "not_found" : "bad_request"});
+    try {  // httplib calls this outside its own try: nothing may escape
+      const std::string msg = res.status == 404   ? "no route for " + req.method + " " + req.path
+                              : res.status == 413 ? "the request body is over this server's limit"
+                                                  : "bad request";
+      send_error(res, {res.status, msg, "", res.status == 413 ? "payload_too_large" : res.status == 404 ? "not_found" : "bad_request"});
+    } catch (...) {
+      res.set_content("{\"error\":{\"message\":\"bad request\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}",
+                      "application/json");
+    }
   });
 
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kIndexHtml, "text/html; charset=utf-8"); });
@@ -382,10 +398,22 @@ void install_routes(httplib::Server& svr, JobManager& jobs, const sv_model* mode
     const std::string path = jobs.content_path(j.id, variant == "thumbnail", &partial);
     if (path.empty())
       throw ApiError{404, "video '" + j.id + "' has no " + variant + " yet (status " + j.status + ")", "video_id", "video_not_ready"};
-    std::string body;
-    if (!read_file(path, &body)) throw ApiError{404, "video '" + j.id + "' content is gone", "video_id", "video_not_ready"};
+    // Streamed from the file (a growing file: the bytes there now); range requests read only their range.
+    auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!*file || ec) throw ApiError{404, "video '" + j.id + "' content is gone", "video_id", "video_not_ready"};
     if (partial) res.set_header("X-Sana-Video-Partial", "true");
-    res.set_content(std::move(body), variant == "thumbnail" ? "image/png" : "video/mp4");
+    res.set_content_provider(static_cast<size_t>(size), variant == "thumbnail" ? "image/png" : "video/mp4",
+                             [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                               std::vector<char> buf(std::min<size_t>(length, size_t(1) << 20));
+                               file->clear();
+                               file->seekg(static_cast<std::streamoff>(offset));
+                               file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                               const std::streamsize got = file->gcount();
+                               if (got <= 0) return false;
+                               return sink.write(buf.data(), static_cast<size_t>(got));
+                             });
   }));
 
   svr.Post(R"(/v1/videos/([^/]+)/prompt)", guarded([&jobs](const httplib::Request& req, httplib::Response& res) {

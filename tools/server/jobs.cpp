@@ -9,6 +9,10 @@
 #include <random>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 namespace sv::server {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -112,6 +116,12 @@ void on_frames(const float* rgb, int first, int count, int, int height, int widt
 JobManager::JobManager(sv_model* model, Options opt) : model_(model), opt_(std::move(opt)) {
   fs::create_directories(fs::path(opt_.cache_dir) / "videos");
   fs::create_directories(fs::path(opt_.cache_dir) / "inputs");
+  const std::string lock = (fs::path(opt_.cache_dir) / "lock").string();
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw std::runtime_error("in use by another sana-video server (" + lock + " is locked)");
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     load_locked();
@@ -126,6 +136,7 @@ JobManager::~JobManager() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 std::string JobManager::video_path(const std::string& id) const { return (fs::path(opt_.cache_dir) / "videos" / (id + ".mp4")).string(); }
@@ -191,9 +202,12 @@ void JobManager::persist_locked() const {
   const fs::path p = fs::path(opt_.cache_dir) / "jobs.json";
   const std::string tmp = p.string() + ".tmp";
   {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << all.dump(1);
-    if (!f) {
+    const std::string text = all.dump(1, ' ', false, json::error_handler_t::replace);
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    const bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
+                    ::fsync(::fileno(f)) == 0;
+    if (f) std::fclose(f);
+    if (!ok) {  // the previous index stays in place
       std::fprintf(stderr, "sana-video serve: cannot write %s\n", tmp.c_str());
       return;
     }
@@ -211,8 +225,10 @@ void JobManager::load_locked() {
     try {
       std::ifstream f(p);
       all = json::parse(f);
-      for (const json& v : all) {
-        auto j = std::make_shared<Job>(from_json(v));
+      std::vector<std::shared_ptr<Job>> loaded;
+      for (const json& v : all) loaded.push_back(std::make_shared<Job>(from_json(v)));
+      for (const auto& j0 : loaded) {
+        auto j = j0;
         if (j->status == "queued" || j->status == "in_progress") {
           j->status = "failed";
           j->error_code = "server_restarted";
@@ -224,7 +240,15 @@ void JobManager::load_locked() {
         jobs_[j->id] = j;
       }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "sana-video serve: ignoring an unreadable job index %s: %s\n", p.string().c_str(), e.what());
+      // Keep the files and the bad index for a person to look at; start with an empty index.
+      const std::string aside = p.string() + ".unreadable-" + std::to_string(now_s());
+      std::error_code ec;
+      fs::rename(p, aside, ec);
+      std::fprintf(stderr, "sana-video serve: the job index %s is unreadable (%s); moved to %s, cached files kept\n",
+                   p.string().c_str(), e.what(), aside.c_str());
+      jobs_.clear();
+      persist_locked();
+      return;
     }
   }
   // Leftovers of an interrupted run (partial files, inputs of failed jobs).
@@ -255,7 +279,12 @@ std::variant<Job, JobManager::Refusal> JobManager::create(const JobSpec& spec, c
   if (spec.has_image) {
     std::ofstream f(input_path(j->id), std::ios::binary | std::ios::trunc);
     f.write(image.data(), static_cast<std::streamsize>(image.size()));
-    if (!f) return Refusal{500, "server_error", "cannot store the input image"};
+    if (!f) {
+      f.close();
+      std::error_code ec;
+      fs::remove(input_path(j->id), ec);
+      return Refusal{500, "server_error", "cannot store the input image"};
+    }
   }
   jobs_[j->id] = j;
   queue_.push_back(j);
@@ -348,7 +377,13 @@ void JobManager::worker() {
       j->status = "in_progress";
       persist_locked();
     }
-    run(j);
+    try {
+      run(j);
+    } catch (const std::exception& e) {  // never let one job take the server down
+      std::fprintf(stderr, "sana-video serve: job %s: %s\n", j->id.c_str(), e.what());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (j->status == "in_progress") j->status = "failed", j->error_code = "server_error", j->error_message = e.what();
+    }
     std::lock_guard<std::mutex> lock(mu_);
     current_.reset();
   }
@@ -384,10 +419,12 @@ void JobManager::run(const std::shared_ptr<Job>& j) {
   const sv_status st = sv_generate(model_, &gp);
   const std::string err = sv_model_last_error(model_);
   std::lock_guard<std::mutex> lock(mu_);
+  current_.reset();  // from here remove() deletes the files itself
   std::error_code ec;
   fs::remove(input_path(j->id), ec);
   j->spec.has_image = false;
   j->partial_path.clear();
+  j->pending_prompt.clear();
   j->completed_at = now_s();
   if (!jobs_.count(j->id)) {  // deleted while running
     remove_files(j->id);
@@ -399,6 +436,7 @@ void JobManager::run(const std::shared_ptr<Job>& j) {
     j->progress = 100;
     evict_locked(j->id);
   } else {
+    evict_locked("");
     j->status = "failed";
     j->error_code = st == SV_ERROR_CANCELLED ? "cancelled" : st == SV_ERROR_INVALID_ARGUMENT ? "invalid_request" : "generation_failed";
     j->error_message = stop_ ? "the server stopped before this video was finished" : err;
@@ -407,8 +445,16 @@ void JobManager::run(const std::shared_ptr<Job>& j) {
   persist_locked();
 }
 
-// Oldest finished videos go first when the cache is over its cap (never the one just made).
+// Oldest finished videos go first when the cache is over its cap (never the one just made); failed jobs'
+// records beyond the newest 1000 go too.
 void JobManager::evict_locked(const std::string& keep) {
+  std::vector<std::shared_ptr<Job>> failed;
+  for (const auto& [id, j] : jobs_)
+    if (j->status == "failed") failed.push_back(j);
+  if (failed.size() > 1000) {
+    std::sort(failed.begin(), failed.end(), [](const auto& a, const auto& b) { return a->completed_at < b->completed_at; });
+    for (size_t i = 0; i + 1000 < failed.size(); ++i) jobs_.erase(failed[i]->id);
+  }
   std::vector<std::shared_ptr<Job>> done;
   int64_t total = 0;
   for (const auto& [id, j] : jobs_)

@@ -104,6 +104,7 @@ class JobManager {
   std::shared_ptr<Job> current_;
   bool stop_ = false;
   std::thread thread_;
+  int lock_fd_ = -1;  // flock on <cache>/lock: one server per cache directory
 };
 
 }  // namespace sv::server

@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -123,6 +125,21 @@ int run_serve(const std::vector<std::string>& argv) {
   api.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   int rc = 0;
   {
+    // The port first: a second server on the same cache directory must fail before it touches the jobs.
+    httplib::Server svr;
+    // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second server share the port.
+    svr.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    svr.set_payload_max_length(max_body_mb << 20);
+    svr.set_read_timeout(30, 0);
+    svr.set_write_timeout(30, 0);
+    if (!svr.bind_to_port(host.c_str(), port)) {
+      std::fprintf(stderr, "sana-video: error: serve: cannot listen on %s:%d\n", host.c_str(), port);
+      sv_model_free(model);
+      return 1;
+    }
     JobManager::Options jo;
     jo.cache_dir = cache_dir;
     jo.max_queue = max_queue;
@@ -135,27 +152,24 @@ int run_serve(const std::vector<std::string>& argv) {
       sv_model_free(model);
       return 1;
     }
-    httplib::Server svr;
-    svr.set_payload_max_length(max_body_mb << 20);
-    svr.set_read_timeout(30, 0);
-    svr.set_write_timeout(30, 0);
     install_routes(svr, *jobs, model, api);
-    std::thread stopper([&svr, sigs] {
+    // A signal may come before listening starts (stop() is then a no-op): keep stopping until it ends.
+    std::atomic<bool> done{false};
+    std::thread stopper([&svr, &done, sigs] {
       int sig = 0;
       sigwait(&sigs, &sig);
-      svr.stop();
+      while (!done) {
+        svr.stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     });
-    if (!svr.bind_to_port(host.c_str(), port)) {
-      std::fprintf(stderr, "sana-video: error: serve: cannot listen on %s:%d\n", host.c_str(), port);
-      rc = 1;
-      pthread_kill(stopper.native_handle(), SIGTERM);
-    } else {
-      std::printf("sana-video serve: %s (%s) on http://%s:%d/ (cache %s)\n", api.model_id.c_str(), sv_model_device(model),
-                  host.c_str(), port, cache_dir.c_str());
-      std::fflush(stdout);
-      svr.listen_after_bind();
-    }
-    if (stopper.joinable()) stopper.join();
+    std::printf("sana-video serve: %s (%s) on http://%s:%d/ (cache %s)\n", api.model_id.c_str(), sv_model_device(model),
+                host.c_str(), port, cache_dir.c_str());
+    std::fflush(stdout);
+    if (!svr.listen_after_bind()) rc = 1;
+    done = true;
+    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes it if no signal came (blocked: stays pending)
+    stopper.join();
   }  // the job manager stops here: a running job is cancelled and marked failed
   sv_model_free(model);
   return rc;
