@@ -36,6 +36,8 @@ check_err wrong-channels "channels but the model's in_channels" "$BIN" run trans
 check_err wrong-rank "'hidden_states' must be \[B, C, F, H, W\]" "$BIN" run transformer --model "$M" --inputs "$B/wrong_rank.safetensors" --output "$T/o.safetensors"
 check_err bad-mask "encoder_attention_mask must be" "$BIN" run transformer --model "$M" --inputs "$B/bad_mask.safetensors" --output "$T/o.safetensors"
 check_err unknown-cmd "unknown command" "$BIN" frobnicate
+check_err too-big "MiB of host RAM for the transformer" "$BIN" generate -p "x" -W 99992 -H 99992 --frames 9 -o "$T/huge.mp4"
+[ ! -e "$T/huge.mp4" ] || { echo "FAIL too-big left a file"; fail=$((fail+1)); }
 check_err serve-port "--port must be an integer" "$BIN" serve --port http
 check_err serve-opt "unknown option '--bogus'" "$BIN" serve --bogus 1
 check_err serve-model "model_index.json" "$BIN" serve -m "$T" --port 0 --cache-dir "$T/cache"

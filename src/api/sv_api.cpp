@@ -13,6 +13,7 @@
 #include "io/async_writer.h"
 #include "io/video_writer.h"
 #include "io/json_config.h"
+#include "pipeline/binning.h"
 #include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 
@@ -199,6 +200,17 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
       }
     }
     if (!gp->long_video) m->pipe->validate(p);  // now with the in-memory tensors' shapes
+    // Memory, before anything is allocated (the binned size is what runs).
+    const bool decode = (gp->output_path && *gp->output_path) || gp->on_frames;
+    const int64_t ft = m->pipe->vae().config().scale_factor_temporal;
+    if (gp->long_video) {
+      m->pipe->check_fits(*m->ctx, lp.height, lp.width, std::min<int64_t>(lp.block_frames, (lp.frames - 1) / ft + 1), 1, decode);
+    } else {
+      int h = p.height, w = p.width;
+      if (p.resolution_binning)
+        std::tie(h, w) = sv::pipeline::classify_height_width_bin(p.height, p.width, m->pipe->transformer().config().sample_size);
+      m->pipe->check_fits(*m->ctx, h, w, (p.frames - 1) / ft + 1, p.guidance_scale > 1.0 ? 2 : 1, decode);
+    }
     return out;
 }
 

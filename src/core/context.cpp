@@ -1,5 +1,7 @@
 #include "core/context.h"
 
+#include "core/host_memory.h"
+
 #include <cstring>
 #include <thread>
 #ifdef _OPENMP
@@ -35,6 +37,8 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   // BLAS keeps its own pool; size it to the context so kernels and GEMMs agree.
   openblas_set_num_threads(threads_);
 }
+
+size_t Context::available_bytes() const { return runtime_ ? runtime_->available_bytes() : host_available_bytes(); }
 
 void Context::bind_thread() const {
 #ifdef _OPENMP

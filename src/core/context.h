@@ -33,6 +33,9 @@ class Context {
     if (runtime_) runtime_->synchronize();
   }
   int threads() const { return threads_; }
+  // Memory a new allocation on this context's device can count on now (GPU free memory, or host RAM).
+  size_t available_bytes() const;
+  const char* memory_name() const { return runtime_ ? "GPU memory" : "host RAM"; }
   // Makes the calling thread's BLAS calls use this context's thread count (OpenBLAS's OpenMP build reads
   // the caller's OpenMP thread count); call on the thread that runs the work.
   void bind_thread() const;

@@ -145,8 +145,9 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   const int nblocks = static_cast<int>(plan.block_starts.size());
   std::vector<size_t> block_prompt = plan.block_prompt;  // index into embeds; grows with live changes
 
-  if (cb.on_frames)
-    pipe.vae().check_decode_fits(ctx, p.height / vc.scale_factor_spatial, p.width / vc.scale_factor_spatial);
+  // A block (and the state's context pass over it) is what one forward sees.
+  pipe.check_fits(ctx, p.height, p.width, std::min<int64_t>(p.block_frames, plan.latent_frames), 1,
+                  static_cast<bool>(cb.on_frames));
   // 1. One embedding per distinct prompt (CFG is off in LongSANA: no negative pass).
   auto t0 = clock::now();
   if (cb.progress) cb.progress("encode", 0, static_cast<int>(p.prompts.size()));

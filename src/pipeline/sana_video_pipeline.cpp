@@ -107,6 +107,18 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
            p.sampler, "' (dpm++2m, euler, unipc)");
 }
 
+void SanaVideoPipeline::check_fits(const Context& ctx, int height, int width, int64_t latent_frames, int batch,
+                                   bool decode) const {
+  const auto& vc = vae_->config();
+  const int64_t h = height / vc.scale_factor_spatial, w = width / vc.scale_factor_spatial;
+  const size_t have = ctx.available_bytes();
+  const size_t dit = transformer_->forward_bytes_lower_bound(batch, latent_frames, h, w);
+  SV_CHECK(dit <= have, width, " x ", height, " with ", latent_frames, " latent frames", batch > 1 ? " (CFG batch 2)" : "",
+           " needs at least ", dit >> 20, " MiB of ", ctx.memory_name(), " for the transformer, ", have >> 20,
+           " MiB are available");
+  if (decode) vae_->check_decode_fits(ctx, h, w);
+}
+
 std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {
   const std::string cls = scheduler_config_->get_string("_class_name");
   if (p.sampler.empty()) return sampling::Scheduler::from_config(*scheduler_config_, p.shift);
@@ -144,9 +156,9 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   validate(p);
   using clock = std::chrono::steady_clock;
   GenerateResult r;
-  // Refuse before any work when the streamed decode cannot fit on the device.
-  if (cb.on_frames)
-    vae_->check_decode_fits(ctx, p.height / vae_->config().scale_factor_spatial, p.width / vae_->config().scale_factor_spatial);
+  // Refuse before any work when the transformer or the streamed decode cannot fit.
+  check_fits(ctx, p.height, p.width, (p.frames - 1) / vae_->config().scale_factor_temporal + 1,
+             p.guidance_scale > 1.0 ? 2 : 1, static_cast<bool>(cb.on_frames));
   // Small host-side tensors (prompt embeddings, masks) are assembled on a host context.
   std::unique_ptr<Context> host_owned;
   if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());

@@ -35,6 +35,15 @@ class SanaVideoTransformer {
   SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
+  // Activations that must coexist in one forward on latents [batch, C, F, H, W]: the block's input,
+  // residual, attention q/k/v and the Mix-FFN's doubled hidden, in fp32 (a lower bound).
+  size_t forward_bytes_lower_bound(int64_t batch, int64_t F, int64_t H, int64_t W) const {
+    const auto& p = cfg_.patch_size;
+    const double tokens = static_cast<double>(batch) * (F / p[0]) * (H / p[1]) * (W / p[2]);
+    const double per = 4.0 * (5 * cfg_.inner_dim() + 2 * cfg_.ffn_hidden());
+    const double b = tokens * per;
+    return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
+  }
   // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.
   Tensor forward(Context& ctx, const Inputs& in) const;
 

@@ -117,12 +117,12 @@ size_t AutoencoderKLWan::decode_bytes_lower_bound(int64_t h, int64_t w) const {
 }
 
 void AutoencoderKLWan::check_decode_fits(const Context& ctx, int64_t h, int64_t w) const {
-  if (!ctx.runtime()) return;
-  const size_t need = decode_bytes_lower_bound(h, w), have = ctx.runtime()->available_bytes();
+  const size_t need = decode_bytes_lower_bound(h, w), have = ctx.available_bytes();
   int64_t up = 1;
   for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
-  SV_CHECK(have >= need, "the VAE decode of ", w * up, " x ", h * up, " frames needs at least ", need >> 20,
-           " MiB of GPU memory, ", have >> 20, " MiB are free on ", ctx.runtime()->name());
+  SV_CHECK(have >= need, "the VAE decode of ", w * up, " x ", h * up, " frames needs at least ", need >> 20, " MiB of ",
+           ctx.memory_name(), ", ", have >> 20, " MiB are available",
+           ctx.runtime() ? std::string(" on ") + ctx.runtime()->name() : std::string());
 }
 
 Tensor AutoencoderKLWan::DecodeSession::push(Context& ctx, const Tensor& z_in) {

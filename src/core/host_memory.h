@@ -1,0 +1,11 @@
+// Host memory a new allocation can count on: the kernel's MemAvailable, capped by the process's cgroup
+// (v2 memory.max - memory.current) when it has a limit. Used to refuse work that cannot fit before
+// allocating anything.
+#pragma once
+#include <cstddef>
+
+namespace sv {
+
+size_t host_available_bytes();
+
+}  // namespace sv
