@@ -38,6 +38,14 @@ check_err bad-mask "encoder_attention_mask must be" "$BIN" run transformer --mod
 check_err unknown-cmd "unknown command" "$BIN" frobnicate
 check_err too-big "MiB of host RAM for the transformer" "$BIN" generate -p "x" -W 99992 -H 99992 --frames 9 -o "$T/huge.mp4"
 [ ! -e "$T/huge.mp4" ] || { echo "FAIL too-big left a file"; fail=$((fail+1)); }
+# A full disk (here a 1 KiB file-size limit): one error line, no partial file. stderr goes through a
+# pipe (the limit applies to files), keeping the last lines.
+mkdir -p "$T/full"
+LIMIT='ulimit -f 1; "$0" "$@" 2>&1 >/dev/null | tail -n 2 >&2; exit ${PIPESTATUS[0]}'
+check_err disk-full-mp4 "File too large" bash -c "$LIMIT" "$BIN" generate -p "a red circle" -o "$T/full/out.mp4"
+check_err disk-full-png "write failed" bash -c "$LIMIT" "$BIN" generate -p "a red circle" -o "$T/full/frames/"
+check_err disk-full-long "too large\|write" bash -c "$LIMIT" "$BIN" generate -m "$GOLD/pipeline/tiny_t2v" --long -W 64 -H 32 --frames 33 --block-frames 3 -p "a red circle" -o "$T/full/long.mp4"
+[ -z "$(ls -A "$T/full")" ] || { echo "FAIL disk-full left $(ls "$T/full")"; fail=$((fail+1)); }
 check_err serve-port "--port must be an integer" "$BIN" serve --port http
 check_err serve-opt "unknown option '--bogus'" "$BIN" serve --bogus 1
 check_err serve-model "model_index.json" "$BIN" serve -m "$T" --port 0 --cache-dir "$T/cache"

@@ -1,4 +1,5 @@
 // sana-video command-line entry. Every failure is one line on stderr and a non-zero exit.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -54,6 +55,9 @@ const char* kUsage =
 }
 
 int main(int argc, char** argv) {
+  // Over a file-size limit, writes fail (EFBIG) and the writer reports it and removes its temporary
+  // file, instead of the process being killed with a partial file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (args.empty() || args[0] == "-h" || args[0] == "--help") {
