@@ -211,6 +211,23 @@ def test_restart_keeps_finished_videos_and_fails_interrupted_ones(server_factory
     assert list(cache.glob("jobs.json.unreadable-*"))
 
 
+def test_cache_cap_drops_the_oldest_finished_videos(server_factory):
+    s = server_factory("--api-key", "test-key", "--cache-max-mb", "0.006")  # about two toy videos
+    c = client(s)
+    ids = []
+    for seed in range(4):
+        v = c.videos.create(prompt=PROMPT, extra_body={"seed": seed})
+        assert wait(c, v.id).status == "completed"
+        ids.append(v.id)
+    kept = {v.id for v in c.videos.list().data}
+    assert ids[-1] in kept and ids[0] not in kept  # the newest stays, the oldest went first
+    files = list((s.cache / "videos").iterdir())
+    assert sum(f.stat().st_size for f in files) <= 0.006 * 1048576 or len(kept) == 1
+    assert {f.name.split(".")[0] for f in files} == kept
+    with pytest.raises(openai.NotFoundError):
+        c.videos.download_content(ids[0])
+
+
 def test_long_video_prompt_change_and_partial_file(server_factory, tmp_path):
     s = server_factory("--api-key", "test-key", "--long", model=TINY)
     c = client(s)

@@ -57,7 +57,7 @@ int run_serve(const std::vector<std::string>& argv) {
   std::string model_dir, host = "127.0.0.1", device, dtype, cache_dir = default_cache_dir(), model_name;
   int port = 8080, threads = 0;
   size_t max_queue = 16, max_body_mb = 16;
-  int64_t cache_max_mb = 4096;
+  int64_t cache_max_bytes = int64_t(4096) << 20;
   ApiOptions api;
   if (const char* k = std::getenv("SANA_VIDEO_API_KEY")) api.api_key = k;
   try {
@@ -82,7 +82,13 @@ int run_serve(const std::vector<std::string>& argv) {
       else if (a == "--max-queue") max_queue = static_cast<size_t>(number(a, v, 1, 100000));
       else if (a == "--api-key") api.api_key = v;
       else if (a == "--cache-dir") cache_dir = v;
-      else if (a == "--cache-max-mb") cache_max_mb = number(a, v, 1, int64_t(1) << 40);
+      else if (a == "--cache-max-mb") {  // fractions allowed (tests use a few KiB)
+        char* end = nullptr;
+        const double mb = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(mb > 0 && mb <= 1e9))
+          throw ServeError{"serve: --cache-max-mb must be a positive number, got '" + v + "'"};
+        cache_max_bytes = static_cast<int64_t>(mb * 1048576.0);
+      }
       else if (a == "--max-body-mb") max_body_mb = static_cast<size_t>(number(a, v, 1, 4096));
       else if (a == "--max-pixels") api.max_pixels = number(a, v, 1, int64_t(1) << 32);
       else if (a == "--max-frames") api.max_frames = static_cast<int>(number(a, v, 1, 100000));
@@ -143,7 +149,7 @@ int run_serve(const std::vector<std::string>& argv) {
     JobManager::Options jo;
     jo.cache_dir = cache_dir;
     jo.max_queue = max_queue;
-    jo.cache_max_bytes = cache_max_mb << 20;
+    jo.cache_max_bytes = cache_max_bytes;
     std::unique_ptr<JobManager> jobs;
     try {
       jobs = std::make_unique<JobManager>(model, jo);
