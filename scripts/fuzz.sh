@@ -58,6 +58,9 @@ for t in $TARGETS; do
   "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
     $PAR -artifact_prefix="$findings/" -print_final_stats=1 >"$log" 2>&1 || true
   execs=$( (grep -h "stat::number_of_executed_units" "$log" || true) | awk '{s+=$2} END {print s+0}')
+  if [ "$execs" = 0 ]; then  # -fork mode reports "#N: cov: ..." progress lines instead
+    execs=$( (grep -o "#[0-9]*: cov" "$log" || true) | tr -dc '0-9\n' | sort -n | tail -1)
+  fi
   cov=$( (grep -ho "cov: [0-9]*" "$log" || true) | awk '{print $2}' | sort -n | tail -1)
   found=$(find "$findings" -type f | wc -l)
   echo "fuzz $t: ${SECONDS_EACH}s, $execs executions, coverage ${cov:-0} edges, corpus $(ls "$corpus" | wc -l), findings $found"
