@@ -21,6 +21,9 @@ for p in clang libclang-rt-14-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null; }
 done
 export CCACHE_BASEDIR="$ROOT"
+# The build has debug info (for symbolized reports); without this ccache would key it on the checkout's
+# path and a fresh clone (CI) would rebuild everything.
+export CCACHE_NOHASHDIR=1
 # libgomp, as OpenBLAS's OpenMP build uses: one OpenMP runtime in the process.
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSV_FUZZ=ON -DSV_CUDA=OFF -DSV_NATIVE=OFF -DSV_BUILD_TESTS=OFF -DSV_BUILD_BENCH=OFF \
