@@ -252,6 +252,14 @@ void generate_into(sv_model* m, uint64_t seed, GenRun& r) {
   r.error = sv_model_last_error(m);
 }
 
+// Two generations at once, each on its own thread.
+void generate_both(sv_model* ma, uint64_t sa, GenRun& ra, sv_model* mb, uint64_t sb, GenRun& rb) {
+  std::thread ta([&] { generate_into(ma, sa, ra); });
+  std::thread tb([&] { generate_into(mb, sb, rb); });
+  ta.join();
+  tb.join();
+}
+
 class CApiThreads : public CApi {
  protected:
   void SetUp() override {
@@ -279,10 +287,7 @@ TEST_F(CApiThreads, TwoModelsAtOnceEqualOneAfterTheOther) {
   ASSERT_EQ(a0.status, SV_OK) << a0.error;
   ASSERT_EQ(b0.status, SV_OK) << b0.error;
   GenRun a1, b1;
-  std::thread ta([&] { generate_into(model_, 11, a1); });
-  std::thread tb([&] { generate_into(second_, 12, b1); });
-  ta.join();
-  tb.join();
+  generate_both(model_, 11, a1, second_, 12, b1);
   ASSERT_EQ(a1.status, SV_OK) << a1.error;
   ASSERT_EQ(b1.status, SV_OK) << b1.error;
   EXPECT_EQ(a1.sink.frames, a0.sink.frames);
@@ -291,10 +296,7 @@ TEST_F(CApiThreads, TwoModelsAtOnceEqualOneAfterTheOther) {
 
   GenRun a2, b2;
   a2.cancel_at = 2;
-  std::thread tc([&] { generate_into(model_, 11, a2); });
-  std::thread td([&] { generate_into(second_, 12, b2); });
-  tc.join();
-  td.join();
+  generate_both(model_, 11, a2, second_, 12, b2);
   EXPECT_EQ(a2.status, SV_ERROR_CANCELLED);
   EXPECT_EQ(a2.error, "cancelled");
   ASSERT_EQ(b2.status, SV_OK) << b2.error;
@@ -303,16 +305,12 @@ TEST_F(CApiThreads, TwoModelsAtOnceEqualOneAfterTheOther) {
 
 // One model from two threads: the calls run one after the other, each with its own result and error.
 TEST_F(CApiThreads, OneModelFromTwoThreadsSerialises) {
-  GenRun a0, b0;
+  GenRun a0;
   generate_into(model_, 21, a0);
-  generate_into(model_, 22, b0);
   ASSERT_EQ(a0.status, SV_OK) << a0.error;
   GenRun a1, b1;
   b1.cancel_at = 3;
-  std::thread ta([&] { generate_into(model_, 21, a1); });
-  std::thread tb([&] { generate_into(model_, 22, b1); });
-  ta.join();
-  tb.join();
+  generate_both(model_, 21, a1, model_, 22, b1);
   ASSERT_EQ(a1.status, SV_OK) << a1.error;
   EXPECT_EQ(a1.sink.frames, a0.sink.frames);
   EXPECT_EQ(a1.error, "");  // this thread's error, not the other's

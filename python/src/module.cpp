@@ -62,6 +62,20 @@ struct Call {
   }
 };
 
+// Runs body with the GIL when callback f is set and nothing has stopped the call; a Python exception
+// it raises is recorded (and stops the engine) instead of crossing the C API.
+template <typename Body>
+void with_python(Call& c, const nb::object& f, Body body) {
+  if (!f.is_valid() || f.is_none()) return;
+  nb::gil_scoped_acquire gil;
+  if (c.stop) return;
+  try {
+    body();
+  } catch (nb::python_error& e) {
+    c.record(e);
+  }
+}
+
 void frames_cb(const float* rgb, int first, int count, int total, int height, int width, void* ud) {
   Call& c = *static_cast<Call*>(ud);
   const size_t frame = size_t(height) * width * 3;
@@ -77,16 +91,11 @@ void frames_cb(const float* rgb, int first, int count, int total, int height, in
       c.received = first + count;
     }
   }
-  if (!c.on_frames.is_valid() || c.on_frames.is_none()) return;
-  nb::gil_scoped_acquire gil;
-  if (c.stop) return;
-  try {
+  with_python(c, c.on_frames, [&] {
     std::unique_ptr<float[]> copy(new float[size_t(count) * frame]);
     std::memcpy(copy.get(), rgb, size_t(count) * frame * sizeof(float));
     c.on_frames(numpy_owning(std::move(copy), {size_t(count), size_t(height), size_t(width), 3}), first, total);
-  } catch (nb::python_error& e) {
-    c.record(e);
-  }
+  });
 }
 
 void latents_cb(const float* data, const int64_t* shape, int ndim, void* ud) {
@@ -104,26 +113,12 @@ void latents_cb(const float* data, const int64_t* shape, int ndim, void* ud) {
 
 void step_cb(int step, int total, double timestep, void* ud) {
   Call& c = *static_cast<Call*>(ud);
-  if (!c.on_step.is_valid() || c.on_step.is_none()) return;
-  nb::gil_scoped_acquire gil;
-  if (c.stop) return;
-  try {
-    c.on_step(step, total, timestep);
-  } catch (nb::python_error& e) {
-    c.record(e);
-  }
+  with_python(c, c.on_step, [&] { c.on_step(step, total, timestep); });
 }
 
 void progress_cb(const char* stage, int step, int total, double elapsed, double eta, void* ud) {
   Call& c = *static_cast<Call*>(ud);
-  if (!c.on_progress.is_valid() || c.on_progress.is_none()) return;
-  nb::gil_scoped_acquire gil;
-  if (c.stop) return;
-  try {
-    c.on_progress(stage, step, total, elapsed, eta);
-  } catch (nb::python_error& e) {
-    c.record(e);
-  }
+  with_python(c, c.on_progress, [&] { c.on_progress(stage, step, total, elapsed, eta); });
 }
 
 int cancel_cb(void* ud) {

@@ -13,7 +13,6 @@
 #include "io/async_writer.h"
 #include "io/video_writer.h"
 #include "io/json_config.h"
-#include "pipeline/binning.h"
 #include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 
@@ -114,104 +113,97 @@ int snap_frames(int frames, int ft) { return frames <= 1 ? 1 : (frames - 2) / ft
 
 // The C parameters as the pipeline's, with every argument check that needs no file (sv_generate_check).
 Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
-    namespace pl = sv::pipeline;
-    Prepared out;
-    pl::GenerateParams& p = out.p;
-    pl::LongGenerateParams& lp = out.lp;
-    p.prompt = gp->prompt ? gp->prompt : "";
-    p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
-    if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
-    if (gp->image_rgb) {
-      SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
-      SV_CHECK(gp->image_width > 0 && gp->image_height > 0 && gp->image_width <= 16384 && gp->image_height <= 16384,
-               "image size must be in [1, 16384], got ", gp->image_width, "x", gp->image_height);
-      p.image.width = gp->image_width;
-      p.image.height = gp->image_height;
-      p.image.rgb.assign(gp->image_rgb, gp->image_rgb + size_t(3) * gp->image_width * gp->image_height);
+  namespace pl = sv::pipeline;
+  Prepared out;
+  pl::GenerateParams& p = out.p;
+  pl::LongGenerateParams& lp = out.lp;
+  p.prompt = gp->prompt ? gp->prompt : "";
+  p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
+  if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
+  if (gp->image_rgb) {
+    SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
+    SV_CHECK(gp->image_width > 0 && gp->image_height > 0 && gp->image_width <= 16384 && gp->image_height <= 16384,
+             "image size must be in [1, 16384], got ", gp->image_width, "x", gp->image_height);
+    p.image.width = gp->image_width;
+    p.image.height = gp->image_height;
+    p.image.rgb.assign(gp->image_rgb, gp->image_rgb + size_t(3) * gp->image_width * gp->image_height);
+  }
+  SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
+           "width, height, frames, steps and fps must be positive (0 = the model's default)");
+  const ModelDefaults& d = m->defaults;
+  p.width = gp->width > 0 ? gp->width : d.width;
+  p.height = gp->height > 0 ? gp->height : d.height;
+  p.steps = gp->steps > 0 ? gp->steps : d.steps;
+  p.guidance_scale = gp->guidance_scale >= 0 ? gp->guidance_scale : d.guidance_scale;
+  const int fps = out.fps = gp->fps > 0 ? gp->fps : d.fps;
+  if (gp->seconds > 0) {  // the duration at the requested (or the model's) frame rate
+    SV_CHECK(gp->frames == 0, "give seconds or frames, not both");
+    SV_CHECK(gp->seconds * fps <= 1e6, gp->seconds, " s at ", fps, " fps is too long");
+    p.frames = static_cast<int>(gp->seconds * fps + 0.5);
+  } else {
+    p.frames = gp->frames > 0 ? gp->frames : d.frames;
+  }
+  SV_CHECK(p.frames <= 1000000, "frames must be at most 1000000, got ", p.frames);
+  p.seed = gp->seed;
+  p.sampler = gp->sampler ? gp->sampler : "";
+  p.shift = gp->shift;
+  p.motion_score = gp->motion_score;
+  SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
+  const int64_t sample_size = m->pipe->transformer().config().sample_size;
+  p.resolution_binning = gp->resolution_binning == 1 ||
+                         (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
+  const std::string chi = gp->chi ? gp->chi : "diffusers";
+  SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
+  p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
+  SV_CHECK(fps <= 240, "fps must be in [1, 240], got ", fps);
+  // In-memory tensors first, so that validate() below checks their shapes too.
+  SV_CHECK(!gp->initial_latents.data || !(gp->initial_latents_path && *gp->initial_latents_path),
+           "give initial_latents_path or initial_latents, not both");
+  SV_CHECK(!gp->prompt_embeds.data || !(gp->prompt_embeds_path && *gp->prompt_embeds_path),
+           "give prompt_embeds_path or prompt_embeds, not both");
+  SV_CHECK(!gp->negative_prompt_embeds.data || gp->prompt_embeds.data, "negative_prompt_embeds without prompt_embeds");
+  if (gp->initial_latents.data) p.initial_latents = tensor_from(gp->initial_latents, "initial_latents");
+  if (gp->prompt_embeds.data) {
+    SV_CHECK(gp->prompt_attention_mask.data, "prompt_embeds needs prompt_attention_mask");
+    p.prompt_embeds = tensor_from(gp->prompt_embeds, "prompt_embeds");
+    p.prompt_mask = tensor_from(gp->prompt_attention_mask, "prompt_attention_mask");
+    if (gp->negative_prompt_embeds.data) {
+      SV_CHECK(gp->negative_prompt_attention_mask.data, "negative_prompt_embeds needs negative_prompt_attention_mask");
+      p.negative_embeds = tensor_from(gp->negative_prompt_embeds, "negative_prompt_embeds");
+      p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
     }
-    SV_CHECK(gp->width >= 0 && gp->height >= 0 && gp->frames >= 0 && gp->steps >= 0 && gp->fps >= 0,
-             "width, height, frames, steps and fps must be positive (0 = the model's default)");
-    const ModelDefaults& d = m->defaults;
-    p.width = gp->width > 0 ? gp->width : d.width;
-    p.height = gp->height > 0 ? gp->height : d.height;
-    p.steps = gp->steps > 0 ? gp->steps : d.steps;
-    p.guidance_scale = gp->guidance_scale >= 0 ? gp->guidance_scale : d.guidance_scale;
-    const int fps = out.fps = gp->fps > 0 ? gp->fps : d.fps;
-    if (gp->seconds > 0) {  // the duration at the requested (or the model's) frame rate
-      SV_CHECK(gp->frames == 0, "give seconds or frames, not both");
-      SV_CHECK(gp->seconds * fps <= 1e6, gp->seconds, " s at ", fps, " fps is too long");
-      p.frames = static_cast<int>(gp->seconds * fps + 0.5);
-    } else {
-      p.frames = gp->frames > 0 ? gp->frames : d.frames;
+  }
+  if (gp->long_video) {
+    lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
+    lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().config().scale_factor_temporal));
+    lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
+    SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
+    lp.window_blocks = gp->window_blocks;
+    lp.schedule = pl::long_schedule_for(*m->pipe);
+    lp.schedule.bf16_timesteps = gp->exact_timesteps == 0;
+    lp.motion_score = p.motion_score, lp.chi = p.chi;
+    SV_CHECK(gp->prompt_schedule_count >= 0 && (gp->prompt_schedule_count == 0 || gp->prompt_schedule),
+             "prompt_schedule_count without a prompt_schedule");
+    for (int i = 0; i < gp->prompt_schedule_count; ++i) {
+      const sv_prompt_segment& sgm = gp->prompt_schedule[i];
+      SV_CHECK(sgm.prompt && *sgm.prompt, "prompt schedule entry ", i, " has no prompt");
+      lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
     }
-    SV_CHECK(p.frames <= 1000000, "frames must be at most 1000000, got ", p.frames);
-    p.seed = gp->seed;
-    p.sampler = gp->sampler ? gp->sampler : "";
-    p.shift = gp->shift;
-    p.motion_score = gp->motion_score;
-    SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
-    const int64_t sample_size = m->pipe->transformer().config().sample_size;
-    p.resolution_binning = gp->resolution_binning == 1 ||
-                           (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
-    const std::string chi = gp->chi ? gp->chi : "diffusers";
-    SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
-    p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
-    SV_CHECK(fps <= 240, "fps must be in [1, 240], got ", fps);
-    if (gp->long_video) {
-      lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
-      lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().config().scale_factor_temporal));
-      lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
-      SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
-      lp.window_blocks = gp->window_blocks;
-      lp.schedule = pl::long_schedule_for(*m->pipe);
-      lp.schedule.bf16_timesteps = gp->exact_timesteps == 0;
-      lp.motion_score = p.motion_score, lp.chi = p.chi;
-      SV_CHECK(gp->prompt_schedule_count >= 0 && (gp->prompt_schedule_count == 0 || gp->prompt_schedule),
-               "prompt_schedule_count without a prompt_schedule");
-      for (int i = 0; i < gp->prompt_schedule_count; ++i) {
-        const sv_prompt_segment& sgm = gp->prompt_schedule[i];
-        SV_CHECK(sgm.prompt && *sgm.prompt, "prompt schedule entry ", i, " has no prompt");
-        lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
-      }
-      if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
-      SV_CHECK(!p.has_image() && !(gp->initial_latents_path && *gp->initial_latents_path) && !gp->initial_latents.data &&
-                   !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
-                   !(gp->output_latents_path && *gp->output_latents_path),
-               "long video mode takes prompts only (no image, latents or prompt embeddings)");
-      pl::plan_long(*m->pipe, lp);  // every check before any work or file
-      p.frames = static_cast<int>(lp.frames);
-    } else {
-      m->pipe->validate(p);
-    }
-    SV_CHECK(!gp->initial_latents.data || !(gp->initial_latents_path && *gp->initial_latents_path),
-             "give initial_latents_path or initial_latents, not both");
-    SV_CHECK(!gp->prompt_embeds.data || !(gp->prompt_embeds_path && *gp->prompt_embeds_path),
-             "give prompt_embeds_path or prompt_embeds, not both");
-    SV_CHECK(!gp->negative_prompt_embeds.data || gp->prompt_embeds.data, "negative_prompt_embeds without prompt_embeds");
-    if (gp->initial_latents.data) p.initial_latents = tensor_from(gp->initial_latents, "initial_latents");
-    if (gp->prompt_embeds.data) {
-      SV_CHECK(gp->prompt_attention_mask.data, "prompt_embeds needs prompt_attention_mask");
-      p.prompt_embeds = tensor_from(gp->prompt_embeds, "prompt_embeds");
-      p.prompt_mask = tensor_from(gp->prompt_attention_mask, "prompt_attention_mask");
-      if (gp->negative_prompt_embeds.data) {
-        SV_CHECK(gp->negative_prompt_attention_mask.data, "negative_prompt_embeds needs negative_prompt_attention_mask");
-        p.negative_embeds = tensor_from(gp->negative_prompt_embeds, "negative_prompt_embeds");
-        p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
-      }
-    }
-    if (!gp->long_video) m->pipe->validate(p);  // now with the in-memory tensors' shapes
-    // Memory, before anything is allocated (the binned size is what runs).
-    const bool decode = (gp->output_path && *gp->output_path) || gp->on_frames;
-    const int64_t ft = m->pipe->vae().config().scale_factor_temporal;
-    if (gp->long_video) {
-      m->pipe->check_fits(*m->ctx, lp.height, lp.width, std::min<int64_t>(lp.block_frames, (lp.frames - 1) / ft + 1), 1, decode);
-    } else {
-      int h = p.height, w = p.width;
-      if (p.resolution_binning)
-        std::tie(h, w) = sv::pipeline::classify_height_width_bin(p.height, p.width, m->pipe->transformer().config().sample_size);
-      m->pipe->check_fits(*m->ctx, h, w, (p.frames - 1) / ft + 1, p.guidance_scale > 1.0 ? 2 : 1, decode);
-    }
-    return out;
+    if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
+    SV_CHECK(!p.has_image() && !(gp->initial_latents_path && *gp->initial_latents_path) && !gp->initial_latents.data &&
+                 !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
+                 !(gp->output_latents_path && *gp->output_latents_path),
+             "long video mode takes prompts only (no image, latents or prompt embeddings)");
+    pl::plan_long(*m->pipe, lp);  // every check before any work or file
+    p.frames = static_cast<int>(lp.frames);
+  } else {
+    m->pipe->validate(p);
+  }
+  // Memory, before anything is allocated.
+  const bool decode = (gp->output_path && *gp->output_path) || gp->on_frames;
+  if (gp->long_video) pl::check_long_fits(*m->ctx, *m->pipe, lp, decode);
+  else m->pipe->check_fits(*m->ctx, p, decode);
+  return out;
 }
 
 }  // namespace
@@ -378,7 +370,9 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
         p.negative_mask = src.get("negative_prompt_attention_mask");
       }
     }
-    if (!gp->long_video) {  // the tensors just read from files (shapes) are the caller's arguments too
+    const bool read_tensors = (gp->initial_latents_path && *gp->initial_latents_path) ||
+                              (gp->prompt_embeds_path && *gp->prompt_embeds_path);
+    if (read_tensors) {  // the tensors just read from files (shapes) are the caller's arguments too
       fail = SV_ERROR_INVALID_ARGUMENT;
       m->pipe->validate(p);
     }

@@ -51,6 +51,12 @@ void AsyncVideoWriter::rethrow_locked() {
   if (error_) std::rethrow_exception(error_);
 }
 
+// Waits until every queued clip is written (or an encoder error), then raises that error if any.
+void AsyncVideoWriter::drain_locked(std::unique_lock<std::mutex>& lock) {
+  cv_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
+  rethrow_locked();
+}
+
 void AsyncVideoWriter::write_frames(const Tensor& frames) {
   std::unique_lock<std::mutex> lock(mu_);
   SV_CHECK(!stop_, "video writer: frames written after finish()");
@@ -64,8 +70,7 @@ void AsyncVideoWriter::write_frames(const Tensor& frames) {
 void AsyncVideoWriter::write_rgb24(const uint8_t* rgb, int64_t count) {
   std::unique_lock<std::mutex> lock(mu_);
   SV_CHECK(!stop_, "video writer: frames written after finish()");
-  cv_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
-  rethrow_locked();
+  drain_locked(lock);
   inner_->write_rgb24(rgb, count);  // the writer thread is idle until the next write_frames
   written_ = inner_->frames_written();
 }
@@ -74,8 +79,7 @@ void AsyncVideoWriter::finish() {
   {
     std::unique_lock<std::mutex> lock(mu_);
     SV_CHECK(!stop_, "video writer: finish() called twice");
-    cv_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
-    rethrow_locked();
+    drain_locked(lock);
     stop_ = true;
   }
   cv_.notify_all();

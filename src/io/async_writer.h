@@ -27,6 +27,7 @@ class AsyncVideoWriter : public VideoWriter {
  private:
   void run();
   void rethrow_locked();
+  void drain_locked(std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<VideoWriter> inner_;
   size_t depth_;

@@ -20,6 +20,11 @@ extern "C" {
 namespace sv::io {
 namespace fs = std::filesystem;
 
+namespace {
+// The decoder's [-1, 1] as diffusers' [0, 1]: clamp(x * 0.5 + 0.5, 0, 1).
+inline float unit(float x) { return std::min(1.0f, std::max(0.0f, x * 0.5f + 0.5f)); }
+}  // namespace
+
 std::vector<uint8_t> frame_to_rgb24(const Tensor& frames, int64_t index) {
   SV_CHECK(frames.dim() == 4 && frames.size(0) == 3, "video frames must be [3, n, H, W], got ", shape_str(frames.shape()));
   const Tensor f = frames.select(1, index).to_f32();  // [3, H, W]
@@ -28,8 +33,7 @@ std::vector<uint8_t> frame_to_rgb24(const Tensor& frames, int64_t index) {
   const float* p = f.f32();
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t i = 0; i < H * W; ++i) {
-      const float v = std::min(1.0f, std::max(0.0f, p[c * H * W + i] * 0.5f + 0.5f));
-      rgb[i * 3 + c] = static_cast<uint8_t>(std::nearbyint(v * 255.0f));
+      rgb[i * 3 + c] = static_cast<uint8_t>(std::nearbyint(unit(p[c * H * W + i]) * 255.0f));
     }
   return rgb;
 }
@@ -44,7 +48,7 @@ void frames_to_rgb_f32(const Tensor& frames_in, float* out) {
     for (int64_t c = 0; c < 3; ++c) {
       const float* src = p + (c * n + t) * hw;
       float* dst = out + t * hw * 3 + c;
-      for (int64_t i = 0; i < hw; ++i) dst[i * 3] = std::min(1.0f, std::max(0.0f, src[i] * 0.5f + 0.5f));
+      for (int64_t i = 0; i < hw; ++i) dst[i * 3] = unit(src[i]);
     }
 }
 

@@ -127,6 +127,12 @@ LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p) {
   return plan;
 }
 
+void check_long_fits(const Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p, bool decode) {
+  // A block (and the state's context pass over it) is what one forward sees.
+  const int64_t latent_frames = latent_of_pixel(p.frames - 1, pipe.vae().config().scale_factor_temporal) + 1;
+  pipe.check_fits_at(ctx, p.height, p.width, std::min<int64_t>(p.block_frames, latent_frames), 1, decode);
+}
+
 double block_start_seconds(const LongPlan& plan, size_t b, int fps, int64_t ft) {
   const int64_t lat = plan.block_starts.at(b);
   return lat <= 0 ? 0.0 : static_cast<double>((lat - 1) * ft + 1) / fps;
@@ -145,23 +151,25 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   const int nblocks = static_cast<int>(plan.block_starts.size());
   std::vector<size_t> block_prompt = plan.block_prompt;  // index into embeds; grows with live changes
 
-  // A block (and the state's context pass over it) is what one forward sees.
-  pipe.check_fits(ctx, p.height, p.width, std::min<int64_t>(p.block_frames, plan.latent_frames), 1,
-                  static_cast<bool>(cb.on_frames));
+  check_long_fits(ctx, pipe, p, static_cast<bool>(cb.on_frames));
   // 1. One embedding per distinct prompt (CFG is off in LongSANA: no negative pass).
   auto t0 = clock::now();
   if (cb.progress) cb.progress("encode", 0, static_cast<int>(p.prompts.size()));
   PromptEncoder pe(pipe.tokenizer(), pipe.text_encoder());
   const std::vector<std::string> none;
   const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
+  // Scheduled prompts now, live changes (cb.next_prompt) when they come: embeddings on the device.
+  auto embed = [&](const std::string& text) {
+    PromptEmbeds e = pe.encode(ctx, {p.motion_score >= 0 ? with_motion_score(text, p.motion_score) : text}, chi,
+                               p.max_sequence_length);
+    e.embeds = ctx.to_device(e.embeds);
+    return e;
+  };
   std::vector<PromptEmbeds> embeds;
   for (size_t i = 0; i < p.prompts.size(); ++i) {
-    const std::string& text = p.prompts[i].prompt;
-    embeds.push_back(pe.encode(ctx, {p.motion_score >= 0 ? with_motion_score(text, p.motion_score) : text}, chi,
-                               p.max_sequence_length));
+    embeds.push_back(embed(p.prompts[i].prompt));
     if (cb.progress) cb.progress("encode", static_cast<int>(i + 1), static_cast<int>(p.prompts.size()));
   }
-  for (PromptEmbeds& e : embeds) e.embeds = ctx.to_device(e.embeds);
   r.seconds_encode = std::chrono::duration<double>(clock::now() - t0).count();
 
   // 2. Blocks. Noise is drawn block by block from one seeded generator (the block's start noise, then
@@ -194,10 +202,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     if (c > 0 && cb.next_prompt) {
       const std::string text = cb.next_prompt(c, block_start_seconds(plan, static_cast<size_t>(c), p.fps, vc.scale_factor_temporal));
       if (!text.empty()) {  // a change made while the video is being generated: from this block on
-        PromptEmbeds e = pe.encode(ctx, {p.motion_score >= 0 ? with_motion_score(text, p.motion_score) : text}, chi,
-                                   p.max_sequence_length);
-        e.embeds = ctx.to_device(e.embeds);
-        embeds.push_back(std::move(e));
+        embeds.push_back(embed(text));
         // Until the schedule's own next change, as an entry at this block would.
         const size_t scheduled = plan.block_prompt[static_cast<size_t>(c)];
         for (size_t b = static_cast<size_t>(c); b < block_prompt.size() && plan.block_prompt[b] == scheduled; ++b)

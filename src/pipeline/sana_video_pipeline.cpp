@@ -107,8 +107,16 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
            p.sampler, "' (dpm++2m, euler, unipc)");
 }
 
-void SanaVideoPipeline::check_fits(const Context& ctx, int height, int width, int64_t latent_frames, int batch,
-                                   bool decode) const {
+void SanaVideoPipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
+  int height = p.height, width = p.width;
+  if (p.resolution_binning)
+    std::tie(height, width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
+  check_fits_at(ctx, height, width, (p.frames - 1) / vae_->config().scale_factor_temporal + 1,
+                p.guidance_scale > 1.0 ? 2 : 1, decode);
+}
+
+void SanaVideoPipeline::check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch,
+                                      bool decode) const {
   const auto& vc = vae_->config();
   const int64_t h = height / vc.scale_factor_spatial, w = width / vc.scale_factor_spatial;
   const size_t have = ctx.available_bytes();
@@ -157,8 +165,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   using clock = std::chrono::steady_clock;
   GenerateResult r;
   // Refuse before any work when the transformer or the streamed decode cannot fit.
-  check_fits(ctx, p.height, p.width, (p.frames - 1) / vae_->config().scale_factor_temporal + 1,
-             p.guidance_scale > 1.0 ? 2 : 1, static_cast<bool>(cb.on_frames));
+  check_fits(ctx, p, static_cast<bool>(cb.on_frames));
   // Small host-side tensors (prompt embeddings, masks) are assembled on a host context.
   std::unique_ptr<Context> host_owned;
   if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());

@@ -67,10 +67,12 @@ class SanaVideoPipeline {
 
   // Checks sizes against the model (VAE x patch factors, 4k + 1 frames) and names the nearest valid ones.
   void validate(const GenerateParams& p) const;
-  // Refuses, before anything is allocated, a job whose transformer forward (with the CFG batch) or
-  // streamed VAE decode cannot fit in the memory ctx's device has available; the message gives both.
-  // latent_frames: the frames one forward sees (a long video's block); decode: frames will be decoded.
-  void check_fits(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode) const;
+  // Refuses, before anything is allocated, a job whose transformer forward (with the CFG batch, at the
+  // binned size) or streamed VAE decode cannot fit in the memory ctx's device has available; the
+  // message gives both. decode: frames will be decoded.
+  void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const;
+  // The same for one forward over latent_frames at height x width (a long video's block).
+  void check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode) const;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const;
   std::unique_ptr<sampling::Scheduler> make_scheduler(const GenerateParams& p) const;
 

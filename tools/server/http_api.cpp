@@ -59,10 +59,9 @@ std::string format_seconds(double s) {
 
 json video_json(const Job& j) {
   const JobSpec& s = j.spec;
-  json changes = json::array();
-  for (const PromptChange& c : j.prompt_changes) changes.push_back({{"block", c.block}, {"at_seconds", c.at_seconds}, {"prompt", c.prompt}});
   json ext = {{"seed", s.seed}, {"num_frames", s.frames}, {"fps", s.fps}, {"num_inference_steps", s.steps},
-              {"negative_prompt", s.negative_prompt}, {"long_video", s.long_video}, {"prompt_changes", changes}};
+              {"negative_prompt", s.negative_prompt}, {"long_video", s.long_video},
+              {"prompt_changes", to_json(j.prompt_changes)}};
   if (s.guidance_scale >= 0) ext["guidance_scale"] = s.guidance_scale;
   if (j.status == "completed")
     ext["timings"] = {{"encode", j.seconds_encode}, {"denoise", j.seconds_denoise}, {"decode", j.seconds_decode}};

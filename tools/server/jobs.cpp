@@ -150,13 +150,17 @@ void JobManager::remove_files(const std::string& id) const {
   fs::remove(input_path(id), ec);
 }
 
+json to_json(const std::vector<PromptChange>& changes) {
+  json out = json::array();
+  for (const PromptChange& c : changes) out.push_back({{"block", c.block}, {"at_seconds", c.at_seconds}, {"prompt", c.prompt}});
+  return out;
+}
+
 json JobManager::to_json(const Job& j) {
   const JobSpec& s = j.spec;
-  json changes = json::array();
-  for (const PromptChange& c : j.prompt_changes) changes.push_back({{"block", c.block}, {"at_seconds", c.at_seconds}, {"prompt", c.prompt}});
   return {{"id", j.id}, {"status", j.status}, {"progress", j.progress}, {"created_at", j.created_at},
           {"completed_at", j.completed_at}, {"error_code", j.error_code}, {"error_message", j.error_message},
-          {"prompt_changes", changes}, {"prompt", s.prompt}, {"negative_prompt", s.negative_prompt},
+          {"prompt_changes", sv::server::to_json(j.prompt_changes)}, {"prompt", s.prompt}, {"negative_prompt", s.negative_prompt},
           {"model", s.model}, {"width", s.width}, {"height", s.height}, {"frames", s.frames}, {"fps", s.fps},
           {"steps", s.steps}, {"guidance_scale", s.guidance_scale}, {"seed", s.seed}, {"seconds", s.seconds},
           {"long_video", s.long_video}, {"block_frames", s.block_frames}, {"has_image", s.has_image},

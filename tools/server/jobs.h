@@ -38,6 +38,8 @@ struct PromptChange {
   std::string prompt;
 };
 
+nlohmann::json to_json(const std::vector<PromptChange>& changes);
+
 struct Job {
   std::string id;
   JobSpec spec;
