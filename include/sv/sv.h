@@ -83,6 +83,10 @@ typedef struct sv_generate_params {
   int resolution_binning;      /* 1: generate at the model's nearest aspect bucket, resize back; -1: only where
                                   the model has a bucket table (480p and 720p models); 0: off */
   const char* chi;             /* "diffusers" (default), "official" or "none" */
+  /* diffusers' vae.enable_tiling(): spatially tiled VAE decode (and image encode), for VAEs that have it
+   * (LTX-2, the 720p model). vae_tile / vae_tile_stride in pixels; 0 = diffusers' 512 / min(448, tile). */
+  int vae_tiling;
+  int vae_tile, vae_tile_stride;
   const char* output_path;     /* .mp4/.mkv/.mov/.webp/.gif or DIR/ (PNG frames); NULL = no video */
   const char* output_latents_path; /* optional safetensors with the final latents */
   const char* initial_latents_path; /* optional safetensors 'latents' replacing the seeded noise */

@@ -152,6 +152,12 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   const int64_t sample_size = m->pipe->transformer().config().sample_size;
   p.resolution_binning = gp->resolution_binning == 1 ||
                          (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
+  p.vae_tiling.enabled = gp->vae_tiling != 0;
+  SV_CHECK(gp->vae_tile >= 0 && gp->vae_tile_stride >= 0 && gp->vae_tile <= 1 << 20 && gp->vae_tile_stride <= 1 << 20,
+           "vae_tile and vae_tile_stride must be in [0, 1048576] pixels");
+  if (gp->vae_tile > 0) p.vae_tiling.tile_height = p.vae_tiling.tile_width = gp->vae_tile;
+  p.vae_tiling.stride_height = p.vae_tiling.stride_width =
+      gp->vae_tile_stride > 0 ? gp->vae_tile_stride : std::min<int64_t>(448, p.vae_tiling.tile_width);
   const std::string chi = gp->chi ? gp->chi : "diffusers";
   SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
   p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
@@ -175,7 +181,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   }
   if (gp->long_video) {
     lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
-    lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().config().scale_factor_temporal));
+    lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().info().temporal_factor));
     lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
     SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
     lp.window_blocks = gp->window_blocks;
@@ -282,10 +288,10 @@ sv_model_info sv_model_get_info(const sv_model* m) {
   info.default_width = d.width, info.default_height = d.height, info.default_frames = d.frames;
   info.default_fps = d.fps, info.default_steps = d.steps;
   info.default_guidance_scale = static_cast<float>(d.guidance_scale);
-  const auto& vc = m->pipe->vae().config();
+  const sv::VideoVae::Info& vi = m->pipe->vae().info();
   const auto& tc = m->pipe->transformer().config();
-  info.frame_step = static_cast<int>(vc.scale_factor_temporal);
-  info.size_multiple = static_cast<int>(vc.scale_factor_spatial * std::max(tc.patch_size[1], tc.patch_size[2]));
+  info.frame_step = static_cast<int>(vi.temporal_factor);
+  info.size_multiple = static_cast<int>(vi.spatial_factor * std::max(tc.patch_size[1], tc.patch_size[2]));
   info.long_video = m->pipe->long_scheduler_config() != nullptr;
   return info;
 }

@@ -33,8 +33,13 @@
   Tensor unpatchify(Context& ctx, const Tensor& x, int64_t f, int64_t h, int64_t w, int64_t pt, int64_t ph,  \
                     int64_t pw);                                                                             \
   Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,                               \
-                const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& pad);                    \
+                const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& pad, ops::Padding spatial); \
   Tensor upsample_nearest2x(Context& ctx, const Tensor& x);                                                   \
+  Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act act);                       \
+  Tensor space_to_depth3d(Context& ctx, const Tensor& x, const std::array<int64_t, 3>& f, bool width_major);  \
+  Tensor depth_to_space3d(Context& ctx, const Tensor& x, const std::array<int64_t, 3>& f, bool width_major);  \
+  Tensor channel_group_mean(Context& ctx, const Tensor& x, int64_t g);                                       \
+  void blend_edge_(Context& ctx, Tensor& dst, const Tensor& src, int64_t e, int64_t dim);                    \
   Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma);                                \
   Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);                                            \
   Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);            \

@@ -80,14 +80,32 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
 Tensor unpatchify(Context& ctx, const Tensor& x, int64_t frames, int64_t height, int64_t width, int64_t pt, int64_t ph,
                   int64_t pw);
 
+// How a convolution fills the border of H and W: zeros, or PyTorch's "reflect" (mirror without repeating
+// the edge: index -1 reads 1, index H reads H - 2; needs pad < size).
+enum class Padding { Zeros, Reflect };
 // Dense 3-D convolution, NCTHW: x [B, Cin, T, H, W], w [Cout, Cin, kt, kh, kw], b [Cout] or undefined,
-// symmetric zero padding (pt, ph, pw) and strides. Causal time padding is the caller's concatenation.
+// symmetric padding (pt, ph, pw) and strides; time is always zero-padded (causal or replicate time padding
+// is the caller's concatenation), H and W as `spatial`.
 Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const std::array<int64_t, 3>& stride,
-              const std::array<int64_t, 3>& pad);
+              const std::array<int64_t, 3>& pad, Padding spatial = Padding::Zeros);
 // Nearest 2x spatial upsampling of every frame: [B, C, T, H, W] -> [B, C, T, 2H, 2W].
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x);
 // Wan RMS norm over the channel dim 1: x / max(||x||_2, 1e-12) * sqrt(C) * gamma[c].
 Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma);
+// LTX-2's PerChannelRMSNorm, then `act`: act(x / sqrt(mean over channels of x^2 + eps)) at every
+// position of x [B, C, ...]; no weight.
+Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, Act act);
+// Space-to-depth over (t, h, w) by factors f: x [B, C, T*f0, H*f1, W*f2] -> [B, C*S, T, H, W], S = f0 f1 f2,
+// out[b, c*S + i, t, h, w] = x[b, c, f0 t + dt, f1 h + dh, f2 w + dw] with the sub-position
+// i = (dt f1 + dh) f2 + dw, or with `width_major` i = (dt f2 + dw) f1 + dh (LTX-2's patchify order).
+Tensor space_to_depth3d(Context& ctx, const Tensor& x, const std::array<int64_t, 3>& f, bool width_major);
+// The exact inverse: [B, C*S, T, H, W] -> [B, C, T*f0, H*f1, W*f2].
+Tensor depth_to_space3d(Context& ctx, const Tensor& x, const std::array<int64_t, 3>& f, bool width_major);
+// Mean over groups of g consecutive channels: [B, C*g, ...] -> [B, C, ...].
+Tensor channel_group_mean(Context& ctx, const Tensor& x, int64_t g);
+// diffusers' tile blending, in place on `dst` [B, C, T, H, W] along dim 3 (rows) or 4 (columns): for
+// y < e, dst[.., y, ..] = src[.., n - e + y, ..] * (1 - y/e) + dst[.., y, ..] * (y/e), n = src's size there.
+void blend_edge_(Context& ctx, Tensor& dst, const Tensor& src, int64_t e, int64_t dim);
 // Concatenate along `dim` (shapes must agree elsewhere).
 Tensor cat(Context& ctx, const std::vector<Tensor>& xs, int64_t dim);
 Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi);

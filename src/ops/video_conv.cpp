@@ -5,7 +5,7 @@
 namespace sv::ops {
 
 Tensor conv3d(Context& ctx, const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const std::array<int64_t, 3>& stride,
-              const std::array<int64_t, 3>& pad) {
+              const std::array<int64_t, 3>& pad, Padding spatial) {
   const char* op = "conv3d";
   Tensor x = detail::f32_input(x_in, op, "x"), w = detail::weight_input(w_in, op, "weight");
   SV_CHECK(x.dim() == 5 && w.dim() == 5 && x.size(1) == w.size(1), op, ": x [B, Cin, T, H, W] and weight [Cout, Cin, kt, kh, kw] ",
@@ -20,7 +20,10 @@ Tensor conv3d(Context& ctx, const Tensor& x_in, const Tensor& w_in, const Tensor
     SV_CHECK(x.size(2 + i) + 2 * pad[i] >= w.size(2 + i), op, ": input ", shape_str(x.shape()), " is smaller than the kernel ",
              shape_str(w.shape()));
   }
-  return SV_DISPATCH(x.device(), conv3d, ctx, x, w, b, stride, pad);
+  if (spatial == Padding::Reflect)
+    SV_CHECK(pad[1] < x.size(3) && pad[2] < x.size(4), op, ": reflect padding ", pad[1], " needs height and width above it, got ",
+             x.size(3), " x ", x.size(4));
+  return SV_DISPATCH(x.device(), conv3d, ctx, x, w, b, stride, pad, spatial);
 }
 
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x_in) {
@@ -34,6 +37,59 @@ Tensor channel_rms_norm(Context& ctx, const Tensor& x_in, const Tensor& g_in) {
   SV_CHECK(x.dim() >= 2 && g.numel() == x.size(1), "channel_rms_norm: gamma with ", g.numel(), " values for ", x.size(1),
            " channels");
   return SV_DISPATCH(x.device(), channel_rms_norm, ctx, x, g.reshape({g.numel()}));
+}
+
+Tensor channel_rms_norm_act(Context& ctx, const Tensor& x_in, float eps, Act act) {
+  Tensor x = detail::f32_input(x_in, "channel_rms_norm_act", "x");
+  SV_CHECK(x.dim() >= 2, "channel_rms_norm_act: x must be [B, C, ...]");
+  return SV_DISPATCH(x.device(), channel_rms_norm_act, ctx, x, eps, act);
+}
+
+namespace {
+void check_factors(const Tensor& x, const std::array<int64_t, 3>& f, const char* op) {
+  SV_CHECK(x.dim() == 5, op, ": x must be [B, C, T, H, W], got ", shape_str(x.shape()));
+  SV_CHECK(f[0] > 0 && f[1] > 0 && f[2] > 0, op, ": factors must be positive");
+}
+}  // namespace
+
+Tensor space_to_depth3d(Context& ctx, const Tensor& x_in, const std::array<int64_t, 3>& f, bool width_major) {
+  Tensor x = detail::f32_input(x_in, "space_to_depth3d", "x");
+  check_factors(x, f, "space_to_depth3d");
+  SV_CHECK(x.size(2) % f[0] == 0 && x.size(3) % f[1] == 0 && x.size(4) % f[2] == 0, "space_to_depth3d: ",
+           shape_str(x.shape()), " is not divisible by (", f[0], ", ", f[1], ", ", f[2], ")");
+  return SV_DISPATCH(x.device(), space_to_depth3d, ctx, x, f, width_major);
+}
+
+Tensor depth_to_space3d(Context& ctx, const Tensor& x_in, const std::array<int64_t, 3>& f, bool width_major) {
+  Tensor x = detail::f32_input(x_in, "depth_to_space3d", "x");
+  check_factors(x, f, "depth_to_space3d");
+  SV_CHECK(x.size(1) % (f[0] * f[1] * f[2]) == 0, "depth_to_space3d: ", x.size(1), " channels are not divisible by ",
+           f[0] * f[1] * f[2]);
+  return SV_DISPATCH(x.device(), depth_to_space3d, ctx, x, f, width_major);
+}
+
+Tensor channel_group_mean(Context& ctx, const Tensor& x_in, int64_t g) {
+  Tensor x = detail::f32_input(x_in, "channel_group_mean", "x");
+  SV_CHECK(x.dim() >= 2 && g > 0 && x.size(1) % g == 0, "channel_group_mean: ", x.size(1),
+           " channels do not split into groups of ", g);
+  if (g == 1) return x;
+  return SV_DISPATCH(x.device(), channel_group_mean, ctx, x, g);
+}
+
+void blend_edge_(Context& ctx, Tensor& dst, const Tensor& src_in, int64_t e, int64_t dim) {
+  const char* op = "blend_edge_";
+  SV_CHECK(dst.defined() && dst.dtype() == DType::F32 && dst.is_contiguous() && dst.dim() == 5, op,
+           ": dst must be a contiguous F32 [B, C, T, H, W]");
+  Tensor src = detail::f32_input(src_in, op, "src");
+  detail::same_device(dst, src, op);
+  SV_CHECK(dim == 3 || dim == 4, op, ": dim must be 3 or 4");
+  SV_CHECK(src.dim() == 5 && e >= 0 && e <= src.size(dim) && e <= dst.size(dim), op, ": blend of ", e, " over ",
+           shape_str(src.shape()), " and ", shape_str(dst.shape()));
+  for (int64_t i = 0; i < 5; ++i)
+    SV_CHECK(i == dim || src.size(i) == dst.size(i), op, ": ", shape_str(src.shape()), " and ", shape_str(dst.shape()),
+             " differ outside dim ", dim);
+  if (e == 0) return;
+  SV_DISPATCH(dst.device(), blend_edge_, ctx, dst, src, e, dim);
 }
 
 Tensor cat(Context& ctx, const std::vector<Tensor>& xs, int64_t dim) {

@@ -4,13 +4,13 @@
 #pragma once
 #include "core/context.h"
 #include "core/tensor.h"
-#include "models/wan_vae/config.h"
+#include "models/video_vae.h"
 
 namespace sv::pipeline {
 
-// z [B, z_dim, T, h, w] -> z / (1 / std) + mean, a new tensor.
-Tensor denormalise_latents(Context& ctx, const wan_vae::Config& vc, const Tensor& z);
+// z [B, C, T, h, w] -> z / (1 / std) + mean, a new tensor.
+Tensor denormalise_latents(Context& ctx, const VideoVae& vae, const Tensor& z);
 // In place: (z - mean) * (1 / std).
-void normalise_latents_(Context& ctx, const wan_vae::Config& vc, Tensor& z);
+void normalise_latents_(Context& ctx, const VideoVae& vae, Tensor& z);
 
 }  // namespace sv::pipeline

@@ -76,9 +76,8 @@ sampling::LongLiveSchedule long_schedule_for(const SanaVideoPipeline& pipe) {
 }
 
 LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p) {
-  const auto& vc = pipe.vae().config();
   const auto& tc = pipe.transformer().config();
-  const int64_t ft = vc.scale_factor_temporal;
+  const int64_t ft = pipe.vae().info().temporal_factor;
   SV_CHECK(!p.prompts.empty(), "long video generation needs a prompt");
   SV_CHECK(p.frames > 0 && (p.frames - 1) % ft == 0, "frames ", p.frames, " is not ", ft, "k + 1");
   SV_CHECK(p.fps > 0, "fps must be positive, got ", p.fps);
@@ -129,7 +128,7 @@ LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p) {
 
 void check_long_fits(const Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p, bool decode) {
   // A block (and the state's context pass over it) is what one forward sees.
-  const int64_t latent_frames = latent_of_pixel(p.frames - 1, pipe.vae().config().scale_factor_temporal) + 1;
+  const int64_t latent_frames = latent_of_pixel(p.frames - 1, pipe.vae().info().temporal_factor) + 1;
   pipe.check_fits_at(ctx, p.height, p.width, std::min<int64_t>(p.block_frames, latent_frames), 1, decode);
 }
 
@@ -142,7 +141,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
                              const GenerateCallbacks& cb) {
   using clock = std::chrono::steady_clock;
   const LongPlan plan = plan_long(pipe, p);
-  const auto& vc = pipe.vae().config();
+  const VideoVae::Info& vi = pipe.vae().info();
   const auto& tr = pipe.transformer();
   const auto& sched = p.schedule;
   SV_CHECK(!sched.steps.empty(), "the LongSANA schedule has no steps");
@@ -175,9 +174,9 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   // 2. Blocks. Noise is drawn block by block from one seeded generator (the block's start noise, then
   // the re-noise of each step), so nothing of the whole video's size is ever allocated.
   TorchGenerator gen(p.seed);
-  const int64_t h = p.height / vc.scale_factor_spatial, w = p.width / vc.scale_factor_spatial;
+  const int64_t h = p.height / vi.spatial_factor, w = p.width / vi.spatial_factor;
   sana_dit::CausalState state(p.window_blocks);
-  wan_vae::AutoencoderKLWan::DecodeSession dec(pipe.vae());
+  auto dec = pipe.vae().decode_stream();
   auto inputs = [&](const Tensor& x, double t, size_t prompt) {
     sana_dit::Inputs in;
     in.hidden_states = x;
@@ -200,7 +199,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     const int64_t s = plan.block_starts[static_cast<size_t>(c)];
     const int64_t e = c + 1 < nblocks ? plan.block_starts[static_cast<size_t>(c + 1)] : plan.latent_frames;
     if (c > 0 && cb.next_prompt) {
-      const std::string text = cb.next_prompt(c, block_start_seconds(plan, static_cast<size_t>(c), p.fps, vc.scale_factor_temporal));
+      const std::string text = cb.next_prompt(c, block_start_seconds(plan, static_cast<size_t>(c), p.fps, vi.temporal_factor));
       if (!text.empty()) {  // a change made while the video is being generated: from this block on
         embeds.push_back(embed(text));
         // Until the schedule's own next change, as an entry at this block would.
@@ -216,7 +215,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
       state.replace_last(ctx, tr.context_block(ctx, inputs(prev_clean, 0.0, prompt), plan.block_starts[c - 1],
                                                state_before_prev));
     }
-    Tensor x = ctx.to_device(gen.randn({1, vc.z_dim, e - s, h, w}));
+    Tensor x = ctx.to_device(gen.randn({1, vi.latent_channels, e - s, h, w}));
     Tensor x0;
     for (size_t i = 0; i < sched.steps.size(); ++i) {
       const double tm = sched.model_timestep(sched.steps[i]);
@@ -239,11 +238,15 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     state.push(ctx, tr.context_block(ctx, inputs(x0, 0.0, prompt), s, state));
     prev_clean = x0;
     r.seconds_denoise += std::chrono::duration<double>(clock::now() - tc0).count();
-    // Decode at once; the VAE's causal cache carries across blocks.
+    // Decode at once; the VAE's stream state carries across blocks (a non-causal decoder hands frames
+    // over as their lookahead arrives, the rest at the last block).
     const auto td = clock::now();
     if (cb.on_frames) {
-      const Tensor z = denormalise_latents(ctx, vc, x0);
-      for (int64_t t = 0; t < z.size(2); ++t) cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()).to_host());
+      const Tensor z = denormalise_latents(ctx, pipe.vae(), x0);
+      for (int64_t t = 0; t < z.size(2); ++t) {
+        const Tensor f = dec->push(ctx, z.narrow(2, t, 1).contiguous(), c + 1 == nblocks && t + 1 == z.size(2));
+        if (f.defined()) cb.on_frames(f.to_host());
+      }
     }
     r.seconds_decode += std::chrono::duration<double>(clock::now() - td).count();
     if (cb.progress) cb.progress("block", c + 1, nblocks);

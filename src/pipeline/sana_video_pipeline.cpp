@@ -33,30 +33,24 @@ std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& di
   pl->tokenizer_ = text::Tokenizer::load(part("tokenizer", {"GemmaTokenizer", "GemmaTokenizerFast"}));
   pl->text_encoder_ = gemma2::Gemma2Model::load(part("text_encoder", {"Gemma2Model"}), place);
   pl->transformer_ = sana_dit::SanaVideoTransformer::load(part("transformer", {"SanaVideoTransformer3DModel"}), place);
-  pl->vae_ = wan_vae::AutoencoderKLWan::load(part("vae", {"AutoencoderKLWan"}), place);
+  pl->vae_ = VideoVae::load(part("vae", {"AutoencoderKLWan", "AutoencoderKLLTX2Video"}), place);
   const std::string sched =
       part("scheduler", {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler", "UniPCMultistepScheduler"});
   pl->scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(sched + "/scheduler_config.json"));
   const fs::path long_sched = fs::path(dir) / "longsana" / "scheduler" / "scheduler_config.json";
   if (fs::exists(long_sched))
     pl->long_scheduler_config_ = std::make_unique<io::JsonConfig>(io::JsonConfig::load(long_sched.string()));
-  SV_CHECK(pl->transformer_->config().in_channels == pl->vae_->config().z_dim, dir, ": transformer in_channels ",
-           pl->transformer_->config().in_channels, " != vae z_dim ", pl->vae_->config().z_dim);
+  const VideoVae::Info& vi = pl->vae_->info();
+  SV_CHECK(pl->transformer_->config().in_channels == vi.latent_channels, dir, ": transformer in_channels ",
+           pl->transformer_->config().in_channels, " != the VAE's ", vi.latent_channels, " latent channels (",
+           vi.class_name, ")");
   SV_CHECK(pl->transformer_->config().caption_channels == pl->text_encoder_->config().hidden_size, dir,
            ": transformer caption_channels ", pl->transformer_->config().caption_channels, " != text encoder width ",
            pl->text_encoder_->config().hidden_size);
-  const auto& vc = pl->vae_->config();
-  SV_CHECK(static_cast<int64_t>(vc.latents_mean.size()) == vc.z_dim && static_cast<int64_t>(vc.latents_std.size()) == vc.z_dim,
-           dir, "/vae/config.json: latents_mean and latents_std need z_dim = ", vc.z_dim, " entries");
-  // The pipeline sizes latents with the config's scale factors (as diffusers does); they must agree with
-  // the architecture or the decoder would hand back frames of another size.
-  int64_t spatial = 1, temporal = 1;
-  for (size_t i = 0; i + 1 < vc.dim_mult.size(); ++i) spatial *= 2;
-  for (bool t : vc.temperal_downsample) temporal *= t ? 2 : 1;
-  SV_CHECK(vc.scale_factor_spatial == spatial && vc.scale_factor_temporal == temporal, dir,
-           "/vae/config.json: scale_factor_spatial ", vc.scale_factor_spatial, " and scale_factor_temporal ",
-           vc.scale_factor_temporal, " do not match the architecture (", spatial, "x spatial, ", temporal,
-           "x temporal from dim_mult and temperal_downsample)");
+  SV_CHECK(static_cast<int64_t>(pl->vae_->latents_mean().size()) == vi.latent_channels &&
+               static_cast<int64_t>(pl->vae_->latents_std().size()) == vi.latent_channels,
+           dir, "/vae: latents_mean and latents_std need ", vi.latent_channels, " entries");
+  pl->vae_->check_declared_factors();  // the pipeline sizes latents with the declared factors, as diffusers does
   return pl;
 }
 
@@ -66,10 +60,10 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
     SV_CHECK(p.height > 0 && p.width > 0, "height and width must be positive");
     std::tie(p.height, p.width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
   }
-  const auto& vc = vae_->config();
+  const VideoVae::Info& vi = vae_->info();
   const auto& tc = transformer_->config();
-  const int64_t fh = vc.scale_factor_spatial * tc.patch_size[1], fw = vc.scale_factor_spatial * tc.patch_size[2];
-  const int64_t ft = vc.scale_factor_temporal;
+  const int64_t fh = vi.spatial_factor * tc.patch_size[1], fw = vi.spatial_factor * tc.patch_size[2];
+  const int64_t ft = vi.temporal_factor;
   auto nearest = [](int64_t v, int64_t m) {
     const int64_t lo = std::max<int64_t>(m, v / m * m);
     return (v - lo <= lo + m - v || lo + m <= 0) ? lo : lo + m;
@@ -82,12 +76,21 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
            std::max<int64_t>(1, (p.frames - 1 + ft / 2) / ft * ft + 1));
   SV_CHECK(p.steps > 0 && p.steps <= 1000, "steps must be in [1, 1000], got ", p.steps);
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
-  SV_CHECK(!p.has_image() || p.frames > vc.scale_factor_temporal, "image-to-video needs more than one latent frame (frames >= ",
-           vc.scale_factor_temporal + 1, ")");
+  SV_CHECK(!p.has_image() || p.frames > ft, "image-to-video needs more than one latent frame (frames >= ", ft + 1, ")");
+  if (p.vae_tiling.enabled) {
+    SV_CHECK(vi.supports_tiling, "VAE tiling is not implemented for the ", vi.class_name,
+             " (its streamed decode already bounds memory)");
+    const int64_t f = vi.spatial_factor;
+    for (int64_t v : {p.vae_tiling.tile_height, p.vae_tiling.tile_width, p.vae_tiling.stride_height,
+                      p.vae_tiling.stride_width})
+      SV_CHECK(v > 0 && v % f == 0, "VAE tile sizes and strides must be positive multiples of ", f, " pixels, got ", v);
+    SV_CHECK(p.vae_tiling.stride_height <= p.vae_tiling.tile_height && p.vae_tiling.stride_width <= p.vae_tiling.tile_width,
+             "a VAE tile stride must not exceed the tile");
+  }
   // Caller-supplied tensors, checked here so that a wrong shape is the caller's error before any work.
   if (p.initial_latents.defined()) {
-    const Shape shape{1, vc.z_dim, (p.frames - 1) / ft + 1, p.height / vc.scale_factor_spatial,
-                      p.width / vc.scale_factor_spatial};
+    const Shape shape{1, vi.latent_channels, (p.frames - 1) / ft + 1, p.height / vi.spatial_factor,
+                      p.width / vi.spatial_factor};
     SV_CHECK(p.initial_latents.shape() == shape, "initial latents must be ", shape_str(shape), ", got ",
              shape_str(p.initial_latents.shape()));
   }
@@ -111,20 +114,20 @@ void SanaVideoPipeline::check_fits(const Context& ctx, const GenerateParams& p, 
   int height = p.height, width = p.width;
   if (p.resolution_binning)
     std::tie(height, width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
-  check_fits_at(ctx, height, width, (p.frames - 1) / vae_->config().scale_factor_temporal + 1,
-                p.guidance_scale > 1.0 ? 2 : 1, decode);
+  check_fits_at(ctx, height, width, (p.frames - 1) / vae_->info().temporal_factor + 1, p.guidance_scale > 1.0 ? 2 : 1,
+                decode, p.vae_tiling);
 }
 
 void SanaVideoPipeline::check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch,
-                                      bool decode) const {
-  const auto& vc = vae_->config();
-  const int64_t h = height / vc.scale_factor_spatial, w = width / vc.scale_factor_spatial;
+                                      bool decode, const VaeTiling& tiling) const {
+  const int64_t f = vae_->info().spatial_factor;
+  const int64_t h = height / f, w = width / f;
   const size_t have = ctx.available_bytes();
   const size_t dit = transformer_->forward_bytes_lower_bound(batch, latent_frames, h, w);
   SV_CHECK(dit <= have, width, " x ", height, " with ", latent_frames, " latent frames", batch > 1 ? " (CFG batch 2)" : "",
            " needs at least ", dit >> 20, " MiB of ", ctx.memory_name(), " for the transformer, ", have >> 20,
            " MiB are available");
-  if (decode) vae_->check_decode_fits(ctx, h, w);
+  if (decode) vae_->check_decode_fits(ctx, h, w, tiling);
 }
 
 std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {
@@ -148,34 +151,13 @@ std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const Gen
   return std::make_unique<sampling::FlowMatchEuler>(1000, shift);
 }
 
-GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
-  if (p.resolution_binning) {
-    validate(p);
-    GenerateParams q = p;
-    q.resolution_binning = false;
-    std::tie(q.height, q.width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
-    GenerateCallbacks c2 = cb;
-    if (cb.on_frames)
-      c2.on_frames = [&](const Tensor& f) {
-        cb.on_frames(resize_and_crop_frames(f.select(0, 0), p.width, p.height).unsqueeze(0));
-      };
-    return generate(ctx, q, c2);
-  }
-  validate(p);
-  using clock = std::chrono::steady_clock;
-  GenerateResult r;
-  // Refuse before any work when the transformer or the streamed decode cannot fit.
-  check_fits(ctx, p, static_cast<bool>(cb.on_frames));
-  // Small host-side tensors (prompt embeddings, masks) are assembled on a host context.
-  std::unique_ptr<Context> host_owned;
+// The stages of generate(), each a function of what the previous one produced.
+
+// 1. Prompt embeddings ([uncond, cond] with guidance), on ctx's device; the mask stays on the host.
+PromptEmbeds SanaVideoPipeline::encode_prompts(Context& ctx, const GenerateParams& p) const {
+  std::unique_ptr<Context> host_owned;  // small host-side tensors are assembled on a host context
   if (ctx.device() != Device::CPU) host_owned = std::make_unique<Context>(Device::CPU, ctx.threads());
   Context& host = host_owned ? *host_owned : ctx;
-  auto cancelled = [&] { return cb.cancelled && cb.cancelled(); };
-  const bool cfg = p.guidance_scale > 1.0;
-
-  // 1. Prompt embeddings ([uncond, cond] with guidance).
-  auto t0 = clock::now();
-  if (cb.progress) cb.progress("encode", 0, 1);
   PromptEncoder pe(*tokenizer_, *text_encoder_);
   const std::string prompt = p.motion_score >= 0 ? with_motion_score(p.prompt, p.motion_score) : p.prompt;
   const std::vector<std::string> none;
@@ -186,8 +168,8 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   } else {
     pos = pe.encode(ctx, {prompt}, chi, p.max_sequence_length);
   }
-  Tensor embeds = pos.embeds, mask = pos.mask;
-  if (cfg) {
+  PromptEmbeds out = pos;
+  if (p.guidance_scale > 1.0) {
     PromptEmbeds neg;
     if (p.negative_embeds.defined()) {
       neg = {p.negative_embeds.to(DType::F32), p.negative_mask.to(DType::F32)};
@@ -196,57 +178,54 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     }
     SV_CHECK(neg.embeds.size(1) == pos.embeds.size(1), "positive and negative embeddings differ in length (",
              pos.embeds.size(1), " vs ", neg.embeds.size(1), ")");
-    embeds = ops::cat(host, {neg.embeds, pos.embeds}, 0);
-    mask = ops::cat(host, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
+    out.embeds = ops::cat(host, {neg.embeds, pos.embeds}, 0);
+    out.mask = ops::cat(host, {neg.mask.to(DType::F32), pos.mask.to(DType::F32)}, 0);
   }
-  embeds = ctx.to_device(embeds);
-  if (cb.progress) cb.progress("encode", 1, 1);
-  r.seconds_encode = std::chrono::duration<double>(clock::now() - t0).count();
+  out.embeds = ctx.to_device(out.embeds);
+  return out;
+}
 
-  // 2. Noise: torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)).
-  const auto& vc = vae_->config();
-  const Shape shape{1, vc.z_dim, (p.frames - 1) / vc.scale_factor_temporal + 1, p.height / vc.scale_factor_spatial,
-                    p.width / vc.scale_factor_spatial};
-  Tensor latents;
-  if (p.initial_latents.defined()) {  // shape checked by validate()
-    latents = p.initial_latents.to(DType::F32);
-  } else {
-    latents = TorchGenerator(p.seed).randn(shape);
-  }
-
-  // Image-to-video: the encoded, normalised first frame replaces latent frame 0 and is never updated;
-  // its tokens see timestep 0.
-  const bool i2v = p.has_image();
-  Tensor token_t;  // [B, 1, F', H', W'] per-token timestep multipliers (0 on frame 0)
-  if (i2v) {
+// 2. Starting latents: torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)) or the
+// caller's; for image-to-video the encoded, normalised first frame replaces latent frame 0.
+Tensor SanaVideoPipeline::prepare_latents(Context& ctx, const GenerateParams& p) const {
+  const VideoVae::Info& vi = vae_->info();
+  const Shape shape{1, vi.latent_channels, (p.frames - 1) / vi.temporal_factor + 1, p.height / vi.spatial_factor,
+                    p.width / vi.spatial_factor};
+  Tensor latents = p.initial_latents.defined() ? p.initial_latents.to(DType::F32)  // shape checked by validate()
+                                               : TorchGenerator(p.seed).randn(shape);
+  if (p.has_image()) {
     const io::Image img = io::resize_lanczos(p.image_path.empty() ? p.image : io::read_image(p.image_path), p.width, p.height);
     const Tensor video = io::image_to_tensor(img).unsqueeze(2);  // [1, 3, 1, H, W]
-    const Tensor moments = vae_->encode(ctx, video);
-    Tensor lat0 = moments.narrow(1, 0, vc.z_dim).clone();  // posterior mean [1, z, 1, h, w]
-    normalise_latents_(ctx, vc, lat0);
+    Tensor lat0 = vae_->encode_mean(ctx, video, p.vae_tiling);   // posterior mode [1, C, 1, h, w]
+    normalise_latents_(ctx, *vae_, lat0);
     latents = ops::cat(ctx, {lat0, ctx.to_device(latents.narrow(2, 1, latents.size(2) - 1))}, 2);
-    const auto& ps = transformer_->config().patch_size;
-    const int64_t Fp = shape[2] / ps[0], Hp = shape[3] / ps[1], Wp = shape[4] / ps[2];
-    token_t = Tensor::empty({1, 1, Fp, Hp, Wp});
-    for (int64_t k = 0; k < token_t.numel(); ++k) token_t.f32()[k] = k < Hp * Wp ? 0.0f : 1.0f;  // (1 - mask)
   }
+  return ctx.to_device(latents);
+}
 
-  // 3. Denoise, on the transformer's device.
-  latents = ctx.to_device(latents);
-  t0 = clock::now();
+// 3. The sampler loop with classifier-free guidance. Image-to-video keeps latent frame 0 fixed and its
+// tokens see timestep 0. Returns undefined when cancelled.
+Tensor SanaVideoPipeline::denoise(Context& ctx, const GenerateParams& p, const PromptEmbeds& embeds, Tensor latents,
+                                  const GenerateCallbacks& cb) const {
+  const bool cfg = p.guidance_scale > 1.0, i2v = p.has_image();
+  Tensor token_t;  // [1, 1, F', H', W'] per-token timestep multipliers (1 - mask: 0 on frame 0)
+  if (i2v) {
+    const auto& ps = transformer_->config().patch_size;
+    const int64_t Fp = latents.size(2) / ps[0], Hp = latents.size(3) / ps[1], Wp = latents.size(4) / ps[2];
+    token_t = Tensor::empty({1, 1, Fp, Hp, Wp});
+    for (int64_t k = 0; k < token_t.numel(); ++k) token_t.f32()[k] = k < Hp * Wp ? 0.0f : 1.0f;
+  }
   auto sched = make_scheduler(p);
   sched->set_timesteps(p.steps);
   const auto& ts = sched->timesteps();
-  if (cb.progress) cb.progress("denoise", 0, static_cast<int>(ts.size()));
-  for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
-    if (cancelled()) {
-      r.cancelled = true;
-      return r;
-    }
+  const int total = static_cast<int>(ts.size());
+  if (cb.progress) cb.progress("denoise", 0, total);
+  for (int i = 0; i < total; ++i) {
+    if (cb.cancelled && cb.cancelled()) return Tensor();
     sana_dit::Inputs in;
     in.hidden_states = cfg ? ops::cat(ctx, {latents, latents}, 0) : latents;
-    in.encoder_hidden_states = embeds;
-    in.encoder_attention_mask = mask;
+    in.encoder_hidden_states = embeds.embeds;
+    in.encoder_attention_mask = embeds.mask;
     if (i2v) {
       // t.expand(mask.shape) * (1 - mask), duplicated for the [uncond, cond] batch.
       Tensor tt = Tensor::empty({cfg ? 2 : 1, 1, token_t.size(2), token_t.size(3), token_t.size(4)});
@@ -266,28 +245,68 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
     } else {
       latents = sched->step(ctx, v, i, latents);
     }
-    if (cb.on_step) cb.on_step(i + 1, static_cast<int>(ts.size()), ts[i]);
-    if (cb.progress) cb.progress("denoise", i + 1, static_cast<int>(ts.size()));
+    if (cb.on_step) cb.on_step(i + 1, total, ts[i]);
+    if (cb.progress) cb.progress("denoise", i + 1, total);
+  }
+  return latents;
+}
+
+// 4. latents / (1 / std) + mean, then the VAE's streamed decode, one latent frame at a time; only
+// finished frames cross to the host. Returns false when cancelled.
+bool SanaVideoPipeline::decode(Context& ctx, const GenerateParams& p, const Tensor& latents,
+                               const GenerateCallbacks& cb) const {
+  const Tensor z = denormalise_latents(ctx, *vae_, latents);
+  auto stream = vae_->decode_stream(p.vae_tiling);
+  const int64_t T = z.size(2);
+  if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
+  for (int64_t t = 0; t < T; ++t) {
+    if (cb.cancelled && cb.cancelled()) return false;
+    const Tensor frames = stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == T);
+    if (frames.defined()) cb.on_frames(frames.to_host());
+    if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
+  }
+  return true;
+}
+
+GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
+  if (p.resolution_binning) {
+    validate(p);
+    GenerateParams q = p;
+    q.resolution_binning = false;
+    std::tie(q.height, q.width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
+    GenerateCallbacks c2 = cb;
+    if (cb.on_frames)
+      c2.on_frames = [&](const Tensor& f) {
+        cb.on_frames(resize_and_crop_frames(f.select(0, 0), p.width, p.height).unsqueeze(0));
+      };
+    return generate(ctx, q, c2);
+  }
+  validate(p);
+  check_fits(ctx, p, static_cast<bool>(cb.on_frames));  // refuse before any work what cannot fit
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
+  GenerateResult r;
+
+  auto t0 = clock::now();
+  if (cb.progress) cb.progress("encode", 0, 1);
+  const PromptEmbeds embeds = encode_prompts(ctx, p);
+  Tensor latents = prepare_latents(ctx, p);
+  if (cb.progress) cb.progress("encode", 1, 1);
+  r.seconds_encode = seconds(t0);
+
+  t0 = clock::now();
+  latents = denoise(ctx, p, embeds, latents, cb);
+  if (!latents.defined()) {
+    r.cancelled = true;
+    return r;
   }
   r.latents = latents.to_host();
-  r.seconds_denoise = std::chrono::duration<double>(clock::now() - t0).count();
+  r.seconds_denoise = seconds(t0);
 
-  // 4. Decode: latents / (1 / std) + mean, then the VAE, frame chunk by frame chunk.
   if (cb.on_frames) {
     t0 = clock::now();
-    const Tensor z = denormalise_latents(ctx, vc, latents);
-    wan_vae::AutoencoderKLWan::DecodeSession dec(*vae_);
-    const int64_t T = z.size(2);
-    if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
-    for (int64_t t = 0; t < T; ++t) {
-      if (cancelled()) {
-        r.cancelled = true;
-        return r;
-      }
-      cb.on_frames(dec.push(ctx, z.narrow(2, t, 1).contiguous()).to_host());  // only finished frames cross
-      if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
-    }
-    r.seconds_decode = std::chrono::duration<double>(clock::now() - t0).count();
+    r.cancelled = !decode(ctx, p, latents, cb);
+    r.seconds_decode = seconds(t0);
   }
   return r;
 }

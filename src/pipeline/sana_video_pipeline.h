@@ -11,7 +11,7 @@
 #include "io/image.h"
 #include "models/gemma2/gemma2.h"
 #include "models/sana_dit/sana_dit.h"
-#include "models/wan_vae/wan_vae.h"
+#include "models/video_vae.h"
 #include "pipeline/prompt.h"
 #include "sampling/schedulers.h"
 #include "text/tokenizer.h"
@@ -35,6 +35,8 @@ struct GenerateParams {
   io::Image image;  // the same first frame already decoded (bindings); used when image_path is empty
   // diffusers' use_resolution_binning: generate at the nearest aspect-ratio bucket, resize frames back.
   bool resolution_binning = false;
+  // diffusers' vae.enable_tiling(...): spatially tiled decode (and image encode) where the VAE has it.
+  VaeTiling vae_tiling;
   // Optional precomputed text conditioning (what `run text-encoder` writes): [1, L, D] + [1, L] mask;
   // the negative pair is encoded from negative_prompt when absent and guidance is on.
   Tensor prompt_embeds, prompt_mask, negative_embeds, negative_mask;
@@ -54,7 +56,7 @@ struct GenerateCallbacks {
 };
 
 struct GenerateResult {
-  Tensor latents;  // final latents [B, 16, T, h, w] (before de-normalisation), on the host
+  Tensor latents;  // final latents [B, C, T, h, w] (before de-normalisation), on the host
   bool cancelled = false;
   double seconds_encode = 0, seconds_denoise = 0, seconds_decode = 0;
 };
@@ -72,23 +74,30 @@ class SanaVideoPipeline {
   // message gives both. decode: frames will be decoded.
   void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const;
   // The same for one forward over latent_frames at height x width (a long video's block).
-  void check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode) const;
+  void check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode,
+                     const VaeTiling& tiling = {}) const;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const;
   std::unique_ptr<sampling::Scheduler> make_scheduler(const GenerateParams& p) const;
 
   const sana_dit::SanaVideoTransformer& transformer() const { return *transformer_; }
-  const wan_vae::AutoencoderKLWan& vae() const { return *vae_; }
+  const VideoVae& vae() const { return *vae_; }
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }
   const gemma2::Gemma2Model& text_encoder() const { return *text_encoder_; }
   // A LongLive checkpoint's longsana/scheduler/scheduler_config.json; null when the folder has none.
   const io::JsonConfig* long_scheduler_config() const { return long_scheduler_config_.get(); }
 
  private:
+  PromptEmbeds encode_prompts(Context& ctx, const GenerateParams& p) const;
+  Tensor prepare_latents(Context& ctx, const GenerateParams& p) const;
+  Tensor denoise(Context& ctx, const GenerateParams& p, const PromptEmbeds& embeds, Tensor latents,
+                 const GenerateCallbacks& cb) const;
+  bool decode(Context& ctx, const GenerateParams& p, const Tensor& latents, const GenerateCallbacks& cb) const;
+
   std::string dir_;
   std::unique_ptr<text::Tokenizer> tokenizer_;
   std::unique_ptr<gemma2::Gemma2Model> text_encoder_;
   std::unique_ptr<sana_dit::SanaVideoTransformer> transformer_;
-  std::unique_ptr<wan_vae::AutoencoderKLWan> vae_;
+  std::unique_ptr<VideoVae> vae_;
   std::unique_ptr<io::JsonConfig> scheduler_config_;
   std::unique_ptr<io::JsonConfig> long_scheduler_config_;
 };

@@ -2,8 +2,9 @@
 // line (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
 //   sv-bench dit    --model DIR --inputs IN   (SanaVideoTransformer3DModel)
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
-//   sv-bench vae-decode --model DIR --inputs IN [--stream 1]   (AutoencoderKLWan.decode; streamed
-//     frames are converted to RGB bytes and dropped, as a video writer would consume them)
+//   sv-bench vae-decode --model DIR --inputs IN [--stream 1] [--tile PX --tile-stride PX]   (the VAE's
+//     decode, Wan or LTX-2; streamed frames are converted to RGB bytes and dropped, as a video writer would
+//     consume them; --tile: diffusers' spatial tiling, LTX-2 only)
 //   sv-bench long --model PIPELINE_DIR --seconds S [--width --height --fps 16]   (LongSANA block-wise
 //     video; frames converted to RGB bytes and dropped; prints frames/s and the peak memory)
 //   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 / vae-decode on the GPU (inputs uploaded once, each timed run
@@ -19,7 +20,7 @@
 #include "io/safetensors.h"
 #include "io/video_writer.h"
 #include "models/gemma2/gemma2.h"
-#include "models/wan_vae/wan_vae.h"
+#include "models/video_vae.h"
 #include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 #include "models/sana_dit/sana_dit.h"
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     int fps = 16;
     sv::pipeline::GenerateParams gp;
     int stream = 1;
+    sv::VaeTiling tiling;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
       if (k == "--model") model = v;
@@ -75,6 +77,8 @@ int main(int argc, char** argv) {
       else if (k == "--warmup") warmup = std::stoi(v);
       else if (k == "--threads") threads = std::stoi(v);
       else if (k == "--stream") stream = std::stoi(v);
+      else if (k == "--tile") tiling.enabled = true, tiling.tile_height = tiling.tile_width = std::stoi(v);
+      else if (k == "--tile-stride") tiling.stride_height = tiling.stride_width = std::stoi(v);
       else if (k == "--device") device = v;
       else if (k == "--dtype") dtype = v;
       else if (k == "--prompt") gp.prompt = v;
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
       sv::pipeline::LongGenerateParams lp;
       lp.prompts = {{0.0, gp.prompt.empty() ? std::string("a red circle moving left") : gp.prompt}};
       lp.height = gp.height, lp.width = gp.width, lp.fps = fps;
-      const int64_t ft = pl->vae().config().scale_factor_temporal;
+      const int64_t ft = pl->vae().info().temporal_factor;
       const int64_t want = std::max<int64_t>(1, static_cast<int64_t>(seconds * fps + 0.5));
       lp.frames = (want - 1 + ft - 1) / ft * ft + 1;
       lp.schedule = sv::pipeline::long_schedule_for(*pl);
@@ -140,7 +144,7 @@ int main(int argc, char** argv) {
     std::function<void()> run;
     std::unique_ptr<sv::sana_dit::SanaVideoTransformer> dit;
     std::unique_ptr<sv::gemma2::Gemma2Model> gemma;
-    std::unique_ptr<sv::wan_vae::AutoencoderKLWan> vae;
+    std::unique_ptr<sv::VideoVae> vae;
     sv::sana_dit::Inputs x;
     if (mode == "dit") {
       dit = sv::sana_dit::SanaVideoTransformer::load(model, &ctx);
@@ -148,12 +152,17 @@ int main(int argc, char** argv) {
            opt("encoder_attention_mask"), sv::Tensor(), {}};
       run = [&] { dit->forward(ctx, x); };
     } else if (mode == "vae-decode") {
-      vae = sv::wan_vae::AutoencoderKLWan::load(model, &ctx);
+      vae = sv::VideoVae::load(model, &ctx);
       run = [&] {
-        if (stream) {
-          vae->decode(ctx, in.get("latents"), [](const sv::Tensor& f) { to_rgb_like_a_writer(f.to_host()); });
+        if (stream) {  // one latent frame at a time, finished frames to the host as a writer takes them
+          const sv::Tensor z = in.get("latents");
+          auto s = vae->decode_stream(tiling);
+          for (int64_t t = 0; t < z.size(2); ++t) {
+            const sv::Tensor f = s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2));
+            if (f.defined()) to_rgb_like_a_writer(f.to_host());
+          }
         } else {
-          vae->decode(ctx, in.get("latents"));
+          vae->decode(ctx, in.get("latents"), tiling);
         }
       };
     } else {

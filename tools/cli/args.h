@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "models/video_vae.h"
 
 namespace sv::cli {
 
@@ -48,6 +49,21 @@ class Args {
     const Placement p = parse_placement(has("--device") ? get("--device", cmd) : "cpu",
                                         has("--dtype") ? get("--dtype", cmd) : "fp32");
     return Context(p.device, get_int("--threads", 0, cmd), p.index, p.compute);
+  }
+
+  // diffusers' vae.enable_tiling(): --vae-tiling 1 with its defaults (512 px tiles, 448 px stride);
+  // --vae-tile PX / --vae-tile-stride PX set both sides (and turn tiling on; the stride defaults to
+  // min(448, tile), as in the C API).
+  VaeTiling vae_tiling(const std::string& cmd) const {
+    VaeTiling t;
+    t.enabled = get_int("--vae-tiling", 0, cmd) != 0 || has("--vae-tile") || has("--vae-tile-stride");
+    t.tile_height = t.tile_width = get_int("--vae-tile", 512, cmd);
+    t.stride_height = t.stride_width = get_int("--vae-tile-stride", std::min<int>(448, static_cast<int>(t.tile_width)), cmd);
+    return t;
+  }
+  static std::set<std::string> with_tiling(std::set<std::string> known) {
+    known.insert({"--vae-tiling", "--vae-tile", "--vae-tile-stride"});
+    return known;
   }
 
  private:

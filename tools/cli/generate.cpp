@@ -33,6 +33,7 @@ const char* kHelp =
     "       [--steps 50 --cfg 6 --seed 0 --sampler dpm++2m|euler|unipc --shift S --motion-score N]\n"
     "       [--chi diffusers|official|none] [--latents IN.safetensors] [--output-latents OUT.safetensors]\n"
     "       [--prompt-embeds EMB.safetensors (instead of -p; as written by run text-encoder)] [--resolution-binning]\n"
+    "       [--vae-tiling (diffusers' enable_tiling; LTX-2 VAE) [--vae-tile 512 --vae-tile-stride 448]]\n"
     "       [--threads N] [--device cpu|cuda|cuda:N] [--dtype fp32|bf16] -o OUT.mp4|.mkv|.mov|.webp|.gif|DIR/\n"
     "  long video (LongSANA, a LongLive checkpoint): --long --seconds S (or --frames N) [--block-frames 10]\n"
     "       [--window-blocks K (attend to the last K blocks; default all)] [--exact-timesteps]\n"
@@ -71,8 +72,11 @@ int generate(const std::vector<std::string>& args) {
       std::fputs(kHelp, stdout);
       return 0;
     }
-    if (a == "--resolution-binning" || a == "--long" || a == "--exact-timesteps") {
-      (a == "--long" ? gp.long_video : a == "--exact-timesteps" ? gp.exact_timesteps : gp.resolution_binning) = 1;
+    if (a == "--resolution-binning" || a == "--long" || a == "--exact-timesteps" || a == "--vae-tiling") {
+      (a == "--long"              ? gp.long_video
+       : a == "--exact-timesteps" ? gp.exact_timesteps
+       : a == "--vae-tiling"      ? gp.vae_tiling
+                                  : gp.resolution_binning) = 1;
       continue;
     }
     if (i + 1 >= args.size()) {
@@ -108,6 +112,11 @@ int generate(const std::vector<std::string>& args) {
       gp.steps = static_cast<int>(n);
     }
     else if (a == "--seed") { if (!parse_int(v, &n) || n < 0) return bad("a non-negative integer"); gp.seed = static_cast<uint64_t>(n); }
+    else if (a == "--vae-tile" || a == "--vae-tile-stride") {
+      if (!parse_int(v, &n) || n <= 0 || n > 100000) return bad("a positive number of pixels");
+      (a == "--vae-tile" ? gp.vae_tile : gp.vae_tile_stride) = static_cast<int>(n);
+      gp.vae_tiling = 1;
+    }
     else if (a == "--motion-score") { if (!parse_int(v, &n)) return bad("an integer"); gp.motion_score = static_cast<int>(n); }
     else if (a == "--threads") { if (!parse_int(v, &n)) return bad("an integer"); mp.threads = static_cast<int>(n); }
     else if (a == "--device") device = v;

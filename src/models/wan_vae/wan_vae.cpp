@@ -16,6 +16,12 @@ std::unique_ptr<AutoencoderKLWan> AutoencoderKLWan::load(const std::string& dir,
 }
 
 AutoencoderKLWan::AutoencoderKLWan(const Config& c, const io::TensorSource& weights, const Context* place) : cfg_(c) {
+  info_.class_name = "AutoencoderKLWan";
+  info_.latent_channels = c.z_dim;
+  info_.image_channels = c.in_channels;
+  info_.temporal_factor = c.scale_factor_temporal;
+  info_.spatial_factor = c.scale_factor_spatial;
+  info_.clamps_output = true;
   io::WeightBinder binder(weights, place);
   const io::Scope root(binder);
   const int64_t nlev = static_cast<int64_t>(c.dim_mult.size());
@@ -107,22 +113,13 @@ void check_latents(const Config& c, const Tensor& z) {
 }
 }  // namespace
 
-size_t AutoencoderKLWan::decode_bytes_lower_bound(int64_t h, int64_t w) const {
+size_t AutoencoderKLWan::decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling&) const {
   int64_t up = 1;
   for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
   const int64_t H = h * up, W = w * up, C = cfg_.decoder_base_dim * cfg_.dim_mult.front();
   const size_t act = static_cast<size_t>(4 * C * H * W) * sizeof(float);  // one [C, 4, H, W] activation
   const size_t cols = std::min<size_t>(size_t(512) << 20, static_cast<size_t>(C * 27 * 4 * H * W) * 2);
   return 3 * act + cols;  // input, output and the cached/residual copy of a resblock, plus columns
-}
-
-void AutoencoderKLWan::check_decode_fits(const Context& ctx, int64_t h, int64_t w) const {
-  const size_t need = decode_bytes_lower_bound(h, w), have = ctx.available_bytes();
-  int64_t up = 1;
-  for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
-  SV_CHECK(have >= need, "the VAE decode of ", w * up, " x ", h * up, " frames needs at least ", need >> 20, " MiB of ",
-           ctx.memory_name(), ", ", have >> 20, " MiB are available",
-           ctx.runtime() ? std::string(" on ") + ctx.runtime()->name() : std::string());
 }
 
 Tensor AutoencoderKLWan::DecodeSession::push(Context& ctx, const Tensor& z_in) {
@@ -170,6 +167,43 @@ Tensor AutoencoderKLWan::encode(Context& ctx, const Tensor& x_in) const {
   }
   const Tensor out = outs.size() == 1 ? outs[0] : ops::cat(ctx, outs, 2);
   return quant_conv_.forward(ctx, out);
+}
+
+void AutoencoderKLWan::check_declared_factors() const {
+  const Config& vc = cfg_;
+  int64_t spatial = 1, temporal = 1;
+  for (size_t i = 0; i + 1 < vc.dim_mult.size(); ++i) spatial *= 2;
+  for (bool t : vc.temperal_downsample) temporal *= t ? 2 : 1;
+  SV_CHECK(vc.scale_factor_spatial == spatial && vc.scale_factor_temporal == temporal,
+           "vae/config.json: scale_factor_spatial ", vc.scale_factor_spatial, " and scale_factor_temporal ",
+           vc.scale_factor_temporal, " do not match the architecture (", spatial, "x spatial, ", temporal,
+           "x temporal from dim_mult and temperal_downsample)");
+}
+
+void AutoencoderKLWan::check_video(int64_t frames, int64_t height, int64_t width) const {
+  SV_CHECK(frames > 0 && height > 0 && width > 0, "video ", frames, " x ", height, " x ", width, " has an empty dimension");
+}
+
+Tensor AutoencoderKLWan::encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling) const {
+  SV_CHECK(!tiling.enabled, "VAE tiling is not implemented for the Wan VAE (its streamed decode already bounds memory)");
+  return encode(ctx, x).narrow(1, 0, cfg_.z_dim).contiguous();
+}
+
+namespace {
+class WanDecodeStream : public VideoVae::DecodeStream {
+ public:
+  explicit WanDecodeStream(const AutoencoderKLWan& vae) : session_(vae) {}
+  Tensor push(Context& ctx, const Tensor& z, bool) override { return z.defined() ? session_.push(ctx, z) : Tensor(); }
+  size_t cache_bytes() const override { return session_.cache_bytes(); }
+
+ private:
+  AutoencoderKLWan::DecodeSession session_;
+};
+}  // namespace
+
+std::unique_ptr<VideoVae::DecodeStream> AutoencoderKLWan::decode_stream(const VaeTiling& tiling) const {
+  SV_CHECK(!tiling.enabled, "VAE tiling is not implemented for the Wan VAE (its streamed decode already bounds memory)");
+  return std::make_unique<WanDecodeStream>(*this);
 }
 
 }  // namespace sv::wan_vae

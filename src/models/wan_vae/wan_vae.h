@@ -10,12 +10,13 @@
 
 #include "core/context.h"
 #include "io/safetensors.h"
+#include "models/video_vae.h"
 #include "models/wan_vae/blocks.h"
 #include "models/wan_vae/config.h"
 
 namespace sv::wan_vae {
 
-class AutoencoderKLWan {
+class AutoencoderKLWan : public VideoVae {
  public:
   // `place`: the context whose device holds the weights (null: the host); inputs may live anywhere.
   static std::unique_ptr<AutoencoderKLWan> load(const std::string& dir, const Context* place = nullptr);
@@ -31,11 +32,18 @@ class AutoencoderKLWan {
   // (mean = channels [0, z_dim)). Trailing frames beyond 1 + 4k are dropped, as diffusers does.
   Tensor encode(Context& ctx, const Tensor& x) const;
 
+  // VideoVae. Tiling is not implemented for this VAE (a tiling request is refused); frames beyond 1 + 4k
+  // are dropped by encode as diffusers does, so any size is accepted.
+  const Info& info() const override { return info_; }
+  const std::vector<double>& latents_mean() const override { return cfg_.latents_mean; }
+  const std::vector<double>& latents_std() const override { return cfg_.latents_std; }
+  void check_declared_factors() const override;
+  void check_video(int64_t frames, int64_t height, int64_t width) const override;
+  Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling) const override;
+  std::unique_ptr<VideoVae::DecodeStream> decode_stream(const VaeTiling& tiling) const override;
   // A lower bound on the device memory one streamed decode step needs for latents of h x w (the
   // full-resolution activations of a four-frame chunk and the convolution's column buffer).
-  size_t decode_bytes_lower_bound(int64_t h, int64_t w) const;
-  // Throws one clear line when the context's device has less free memory than that bound.
-  void check_decode_fits(const Context& ctx, int64_t h, int64_t w) const;
+  size_t decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
 
   class DecodeSession {
    public:
@@ -61,6 +69,7 @@ class AutoencoderKLWan {
     Resample down;
   };
   Config cfg_;
+  Info info_;
   // encoder
   CausalConv3d enc_in_, enc_out_, quant_conv_;
   std::vector<DownLayer> down_;

@@ -12,8 +12,15 @@
 namespace sv::cpu {
 
 Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b, const std::array<int64_t, 3>& stride,
-              const std::array<int64_t, 3>& pad) {
+              const std::array<int64_t, 3>& pad, ops::Padding spatial) {
   const int64_t B = x.size(0), Cin = x.size(1), T = x.size(2), H = x.size(3), W = x.size(4);
+  const bool reflect = spatial == ops::Padding::Reflect;
+  // Source index of a padded coordinate, or -1 for a zero.
+  auto src = [reflect](int64_t i, int64_t n) -> int64_t {
+    if (i >= 0 && i < n) return i;
+    if (!reflect) return -1;
+    return i < 0 ? -i : 2 * (n - 1) - i;
+  };
   const int64_t Co = w_in.size(0), kt = w_in.size(2), kh = w_in.size(3), kw = w_in.size(4);
   const int64_t To = (T + 2 * pad[0] - kt) / stride[0] + 1, Ho = (H + 2 * pad[1] - kh) / stride[1] + 1,
                 Wo = (W + 2 * pad[2] - kw) / stride[2] + 1;
@@ -56,16 +63,29 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b
           }
           const float* plane = xp + ((bi * Cin + c) * T + t) * H * W;
           for (int64_t r = 0; r < nr; ++r) {
-            const int64_t yy = (r0 + r) * stride[1] - pad[1] + dy;
+            const int64_t yy = src((r0 + r) * stride[1] - pad[1] + dy, H);
             float* d = dst + r * Wo;
-            if (yy < 0 || yy >= H) {
+            if (yy < 0) {
               std::fill(d, d + Wo, 0.0f);
               continue;
             }
             const float* row = plane + yy * W;
+            if (stride[2] == 1) {  // interior as one copy, the (at most pad) border columns by rule
+              const int64_t lo = std::max<int64_t>(0, pad[2] - dx), hi = std::min<int64_t>(Wo, W + pad[2] - dx);
+              for (int64_t xo = 0; xo < std::min(lo, Wo); ++xo) {
+                const int64_t xx = src(xo - pad[2] + dx, W);
+                d[xo] = xx >= 0 ? row[xx] : 0.0f;
+              }
+              if (hi > lo) std::memcpy(d + lo, row + lo - pad[2] + dx, static_cast<size_t>(hi - lo) * sizeof(float));
+              for (int64_t xo = std::max(hi, lo); xo < Wo; ++xo) {
+                const int64_t xx = src(xo - pad[2] + dx, W);
+                d[xo] = xx >= 0 ? row[xx] : 0.0f;
+              }
+              continue;
+            }
             for (int64_t xo = 0; xo < Wo; ++xo) {
-              const int64_t xx = xo * stride[2] - pad[2] + dx;
-              d[xo] = (xx >= 0 && xx < W) ? row[xx] : 0.0f;
+              const int64_t xx = src(xo * stride[2] - pad[2] + dx, W);
+              d[xo] = xx >= 0 ? row[xx] : 0.0f;
             }
           }
         }
@@ -118,6 +138,38 @@ Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma) {
       }
     }
   }
+  return y;
+}
+
+Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act act) {
+  const int64_t B = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(1, B * C);
+  Tensor y = ctx.empty(x.shape());
+  const float* xp = x.f32();
+  float* yp = y.f32();
+  constexpr int64_t kBlock = 256;  // positions per task; the channel loop strides by S
+  const int64_t per_b = (S + kBlock - 1) / kBlock;
+#pragma omp parallel num_threads(ctx.threads_for(B * C * S))
+  {
+    std::vector<double> ss(kBlock);
+    std::vector<float> rms(kBlock);
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < B * per_b; ++task) {
+      const int64_t bi = task / per_b, s0 = (task % per_b) * kBlock, n = std::min(kBlock, S - s0);
+      std::fill(ss.begin(), ss.begin() + n, 0.0);
+      for (int64_t c = 0; c < C; ++c) {
+        const float* p = xp + (bi * C + c) * S + s0;
+        for (int64_t i = 0; i < n; ++i) ss[i] += static_cast<double>(p[i] * p[i]);
+      }
+      // torch: x / sqrt(mean(x**2) + eps), each step in float
+      for (int64_t i = 0; i < n; ++i) rms[i] = std::sqrt(static_cast<float>(ss[i] / static_cast<double>(C)) + eps);
+      for (int64_t c = 0; c < C; ++c) {
+        const float* p = xp + (bi * C + c) * S + s0;
+        float* q = yp + (bi * C + c) * S + s0;
+        for (int64_t i = 0; i < n; ++i) q[i] = p[i] / rms[i];
+      }
+    }
+  }
+  if (act != ops::Act::None) apply_act_inplace(ctx, yp, y.numel(), act);
   return y;
 }
 

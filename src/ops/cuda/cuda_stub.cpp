@@ -43,7 +43,12 @@ Tensor sdpa(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&
 Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
 Tensor conv3d(Context&, const Tensor&, const Tensor&, const Tensor&, const std::array<int64_t, 3>&,
-              const std::array<int64_t, 3>&) { no_cuda(); }
+              const std::array<int64_t, 3>&, ops::Padding) { no_cuda(); }
+Tensor channel_rms_norm_act(Context&, const Tensor&, float, ops::Act) { no_cuda(); }
+Tensor space_to_depth3d(Context&, const Tensor&, const std::array<int64_t, 3>&, bool) { no_cuda(); }
+Tensor depth_to_space3d(Context&, const Tensor&, const std::array<int64_t, 3>&, bool) { no_cuda(); }
+Tensor channel_group_mean(Context&, const Tensor&, int64_t) { no_cuda(); }
+void blend_edge_(Context&, Tensor&, const Tensor&, int64_t, int64_t) { no_cuda(); }
 Tensor upsample_nearest2x(Context&, const Tensor&) { no_cuda(); }
 Tensor channel_rms_norm(Context&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor clamp(Context&, const Tensor&, float, float) { no_cuda(); }

@@ -1,5 +1,6 @@
-// The VAE's video kernels: dense 3-D convolution (tiled im2col + cuBLAS GEMM), nearest 2x upsample,
-// channel RMS norm.
+// The VAEs' video kernels: dense 3-D convolution (tiled im2col + cuBLAS GEMM, zero or reflect spatial
+// padding), nearest 2x upsample, the Wan and LTX-2 channel RMS norms.
+#include "ops/cuda/act.cuh"
 #include "ops/cuda/cuda_common.cuh"
 
 namespace sv::cuda {
@@ -25,9 +26,26 @@ __global__ void crms_kernel(const float* x, const float* g, float* y, int64_t C,
   float* q = y + b * C * S + s;
   for (int64_t c = 0; c < C; ++c) q[c * S] = static_cast<float>(p[c * S] * inv) * scale * g[c];
 }
+// LTX-2 PerChannelRMSNorm + activation: one thread per (b, position), sum of squares in double as the CPU.
+__global__ void crms_act_kernel(const float* x, float* y, int64_t C, int64_t S, int64_t total, float eps, int act) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= total) return;
+  const int64_t b = i / S, s = i % S;
+  const float* p = x + b * C * S + s;
+  double ss = 0.0;
+  for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(p[c * S] * p[c * S]);
+  const float rms = sqrtf(static_cast<float>(ss / static_cast<double>(C)) + eps);
+  float* q = y + b * C * S + s;
+  for (int64_t c = 0; c < C; ++c) q[c * S] = apply_act(act, p[c * S] / rms);
+}
+
 struct Conv3dGeom {
   int64_t Cin, T, H, W, kt, kh, kw, st, sh, sw, pt, ph, pw, To, Ho, Wo;
+  bool reflect;
 };
+
+// PyTorch reflect padding (no edge repeat); the op layer guarantees pad < size.
+__device__ __forceinline__ int64_t reflect_index(int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
 
 __device__ __forceinline__ void store_col(float* p, int64_t i, float v) { p[i] = v; }
 __device__ __forceinline__ void store_col(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
@@ -41,7 +59,9 @@ __global__ void im2col3d(const float* x, T* cols, Conv3dGeom g, int64_t p0, int6
   const int64_t j = i % np, k = i / np, p = p0 + j;
   const int64_t wo = p % g.Wo, ho = (p / g.Wo) % g.Ho, to = p / (g.Wo * g.Ho);
   const int64_t iw = k % g.kw, ih = (k / g.kw) % g.kh, it = (k / (g.kw * g.kh)) % g.kt, ci = k / (g.kw * g.kh * g.kt);
-  const int64_t t = to * g.st - g.pt + it, h = ho * g.sh - g.ph + ih, w = wo * g.sw - g.pw + iw;
+  const int64_t t = to * g.st - g.pt + it;
+  int64_t h = ho * g.sh - g.ph + ih, w = wo * g.sw - g.pw + iw;
+  if (g.reflect) h = reflect_index(h, g.H), w = reflect_index(w, g.W);
   float v = 0.0f;
   if (t >= 0 && t < g.T && h >= 0 && h < g.H && w >= 0 && w < g.W) v = x[((ci * g.T + t) * g.H + h) * g.W + w];
   store_col(cols, i, v);
@@ -54,7 +74,7 @@ __global__ void bias_rows_kernel(float* y, const float* b, int64_t C, int64_t P,
 }  // namespace
 
 Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const std::array<int64_t, 3>& stride,
-              const std::array<int64_t, 3>& pad) {
+              const std::array<int64_t, 3>& pad, ops::Padding spatial) {
   const int64_t B = x.size(0), Cin = x.size(1), T = x.size(2), H = x.size(3), W = x.size(4);
   const int64_t Cout = w.size(0), kt = w.size(2), kh = w.size(3), kw = w.size(4);
   const int64_t To = (T + 2 * pad[0] - kt) / stride[0] + 1, Ho = (H + 2 * pad[1] - kh) / stride[1] + 1,
@@ -68,7 +88,8 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, c
   const size_t es = dtype_size(ct);
   const int64_t tile = std::max<int64_t>(1, std::min<int64_t>(P, (int64_t(512) << 20) / static_cast<int64_t>(K * es)));
   Tensor cols = ctx.empty({K, tile}, ct);
-  const Conv3dGeom g{Cin, T, H, W, kt, kh, kw, stride[0], stride[1], stride[2], pad[0], pad[1], pad[2], To, Ho, Wo};
+  const Conv3dGeom g{Cin, T, H, W, kt, kh, kw, stride[0], stride[1], stride[2], pad[0], pad[1], pad[2], To, Ho, Wo,
+                      spatial == ops::Padding::Reflect};
   for (int64_t bi = 0; bi < B; ++bi) {
     const float* xb = x.data<float>() + bi * Cin * T * H * W;
     float* yb = y.data<float>() + bi * Cout * P;
@@ -110,6 +131,17 @@ Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma) {
   if (total)
     crms_kernel<<<blocks_for(total, kT), kT, 0, stream(ctx)>>>(x.data<float>(), gamma.data<float>(), y.data<float>(), C, S,
                                                                total, scale);
+  SV_CUDA_LAUNCHED();
+  return y;
+}
+
+Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act act) {
+  const int64_t B = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(1, B * C);
+  Tensor y = ctx.empty(x.shape());
+  const int64_t total = B * S;
+  if (total)
+    crms_act_kernel<<<blocks_for(total, kT), kT, 0, stream(ctx)>>>(x.data<float>(), y.data<float>(), C, S, total, eps,
+                                                                  static_cast<int>(act));
   SV_CUDA_LAUNCHED();
   return y;
 }

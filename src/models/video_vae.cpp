@@ -1,0 +1,35 @@
+#include "models/video_vae.h"
+
+#include <filesystem>
+
+#include "io/json_config.h"
+#include "models/ltx2_vae/ltx2_vae.h"
+#include "models/wan_vae/wan_vae.h"
+#include "ops/ops.h"
+
+namespace sv {
+
+std::unique_ptr<VideoVae> VideoVae::load(const std::string& dir, const Context* place) {
+  namespace fs = std::filesystem;
+  SV_CHECK(fs::is_directory(dir), dir, ": VAE directory not found");
+  const io::JsonConfig cfg = io::JsonConfig::load((fs::path(dir) / "config.json").string());
+  const std::string cls = cfg.get_string("_class_name", "AutoencoderKLWan");
+  if (cls == "AutoencoderKLWan") return wan_vae::AutoencoderKLWan::load(dir, place);
+  if (cls == "AutoencoderKLLTX2Video") return ltx2_vae::AutoencoderKLLTX2Video::load(dir, place);
+  SV_THROW(cfg.origin(), ": the VAE is a ", cls, ", which this engine does not run (AutoencoderKLWan, AutoencoderKLLTX2Video)");
+}
+
+Tensor VideoVae::decode(Context& ctx, const Tensor& z, const VaeTiling& tiling) const {
+  auto s = decode_stream(tiling);
+  return s->push(ctx, z, true);
+}
+
+void VideoVae::check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling) const {
+  const size_t need = decode_bytes_lower_bound(h, w, tiling), have = ctx.available_bytes();
+  const int64_t f = info().spatial_factor;
+  SV_CHECK(have >= need, "the VAE decode of ", w * f, " x ", h * f, " frames needs at least ", need >> 20, " MiB of ",
+           ctx.memory_name(), ", ", have >> 20, " MiB are available",
+           ctx.runtime() ? std::string(" on ") + ctx.runtime()->name() : std::string());
+}
+
+}  // namespace sv

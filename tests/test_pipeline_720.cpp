@@ -1,0 +1,106 @@
+// The 720p layout end to end: a tiny SanaVideoPipeline on the LTX-2 VAE (patch 1x1x1 transformer,
+// sample_size 22) against diffusers' SanaVideoPipeline and SanaImageToVideoPipeline
+// (tests/golden/ltx2_pipeline, written by tools/reference/make_ltx2_goldens.py).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "io/json_config.h"
+#include "io/safetensors.h"
+#include "ops/ops.h"
+#include "pipeline/sana_video_pipeline.h"
+#include "test_util.h"
+
+namespace sv {
+namespace {
+
+const pipeline::SanaVideoPipeline& pipe720() {
+  static auto pipe = pipeline::SanaVideoPipeline::load(test::golden("ltx2_pipeline/tiny_720"));
+  return *pipe;
+}
+
+class Pipeline720 : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Pipeline720, MatchesDiffusers) {
+  const auto meta = io::JsonConfig::load(test::golden("ltx2_pipeline/cases.json")).json()[GetParam()];
+  pipeline::GenerateParams p;
+  p.prompt = meta["prompt"].get<std::string>();
+  p.negative_prompt = meta["negative_prompt"].get<std::string>();
+  p.steps = meta["num_inference_steps"].get<int>();
+  p.guidance_scale = meta["guidance_scale"].get<double>();
+  p.seed = meta["seed"].get<uint64_t>();
+  p.height = meta["height"].get<int>();
+  p.width = meta["width"].get<int>();
+  p.frames = meta["frames"].get<int>();
+  if (meta.contains("image")) p.image_path = test::golden(meta["image"].get<std::string>());
+  Context ctx(Device::CPU, 2);
+  std::vector<Tensor> chunks;
+  pipeline::GenerateCallbacks cb;
+  cb.on_frames = [&](const Tensor& f) { chunks.push_back(f); };
+  const pipeline::GenerateResult r = pipe720().generate(ctx, p, cb);
+  const io::TensorSource ref = io::TensorSource::open(test::golden("ltx2_pipeline/" + GetParam() + ".safetensors"));
+  SV_EXPECT_CLOSE(r.latents, ref.get("latents"), 1e-3, "final latents");
+  // Frames: ours [1, 3, F, H, W], unclamped; diffusers "np" [1, F, H, W, 3] = (x / 2 + 0.5).clamp(0, 1).
+  const Tensor ours = ops::cat(ctx, chunks, 2).permute({0, 2, 3, 4, 1}).contiguous();
+  std::vector<float> a = ours.to_vector();
+  for (float& v : a) v = std::min(1.0f, std::max(0.0f, v * 0.5f + 0.5f));
+  const std::vector<float> b = ref.get("frames").to_vector();
+  ASSERT_EQ(a.size(), b.size());
+  double se = 0;
+  for (size_t i = 0; i < a.size(); ++i) se += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  const double db = se == 0 ? 200.0 : 10.0 * std::log10(static_cast<double>(a.size()) / se);
+  EXPECT_GE(db, 50.0) << "frames PSNR " << db << " dB";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Pipeline720, ::testing::Values("t2v", "i2v"));
+
+TEST(Pipeline720, FrameRuleAndSizesNameTheNearestValid) {
+  pipeline::GenerateParams p;
+  p.height = 64, p.width = 64, p.frames = 12;  // the 8x temporal VAE takes 8k + 1 frames
+  try {
+    pipe720().validate(p);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("8k + 1; nearest valid: 9"), std::string::npos) << e.what();
+  }
+  p.frames = 17, p.width = 80;
+  try {
+    pipe720().validate(p);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of 32"), std::string::npos) << e.what();
+  }
+  p.width = 64, p.frames = 9;
+  p.vae_tiling.enabled = true;
+  p.vae_tiling.stride_width = 100;
+  EXPECT_THROW(pipe720().validate(p), Error);
+  // 720p binning: sample_size 22 selects diffusers' ASPECT_RATIO_720_BIN.
+  p = {};
+  p.height = 720, p.width = 1280, p.frames = 9, p.resolution_binning = true;
+  EXPECT_NO_THROW(pipe720().validate(p));
+}
+
+TEST(Pipeline720, RefusesAVaeWhoseChannelsDoNotMatchTheTransformer) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("sv_720_mismatch_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(test::golden("ltx2_pipeline/tiny_720"), dir, fs::copy_options::recursive);
+  fs::remove_all(dir / "vae");
+  // A valid VAE with 4 latent channels (the Wan mini case) under the 8-channel transformer.
+  fs::create_directories(dir / "vae");
+  for (const char* f : {"config.json", "diffusion_pytorch_model.safetensors"})
+    fs::copy_file(test::golden("wan_vae/wan21_mini") + "/" + f, dir / "vae" / f);
+  nlohmann::json idx = io::JsonConfig::load((dir / "model_index.json").string()).json();
+  idx["vae"] = {"diffusers", "AutoencoderKLWan"};
+  std::ofstream((dir / "model_index.json").string()) << idx.dump();
+  try {
+    pipeline::SanaVideoPipeline::load(dir.string());
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("latent channels"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sv
