@@ -86,6 +86,25 @@ check_err vae-empty-video "empty dimension" "$BIN" run vae-encode --model "$V" -
 check_err vae-codec "unknown output format '.avi'" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "$T/o.avi"
 check_err vae-unwritable "cannot write" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --video "/nonexistent-dir/o.mp4"
 [ -z "$(ls "$T" | grep -e part -e '^o\.')" ] && pass=$((pass+1)) || { echo "FAIL partial files left: $(ls "$T")"; fail=$((fail+1)); }
+# LTX-2 VAE (720p): both runners on its folder (class from config.json), tiled decode, an MP4 while
+# decoding, and its refusals.
+L="$GOLD/ltx2_vae/a"
+if "$BIN" run vae-decode --model "$L" --inputs "$L/inputs.safetensors" --output "$T/ld.safetensors" --video "$T/l.mp4" &&
+   "$BIN" compare "$T/ld.safetensors" "$L/expected.safetensors" --tensor sample --tol 1e-4 >/dev/null &&
+   [ "$(ffprobe -v error -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$T/l.mp4")" = "96,64,17" ] &&
+   "$BIN" run vae-encode --model "$L" --inputs "$L/inputs.safetensors" --output "$T/le.safetensors" &&
+   "$BIN" compare "$T/le.safetensors" "$L/expected.safetensors" --tensor latent_mean --tol 1e-4 >/dev/null; then
+  pass=$((pass+1)); else echo "FAIL ltx2 vae-decode / vae-encode parity"; fail=$((fail+1)); fi
+BL="$GOLD/ltx2_vae/bad_inputs"
+check_err ltx2-frames "8k + 1 frames, got 10; nearest valid: 9" "$BIN" run vae-encode --model "$L" --inputs "$BL/video_10_frames.safetensors" --output "$T/o.safetensors"
+check_err ltx2-height "multiple of 32, got 48; nearest valid: 64" "$BIN" run vae-encode --model "$L" --inputs "$BL/video_48_high.safetensors" --output "$T/o.safetensors"
+check_err ltx2-tile "multiples of 32 pixels, got 48" "$BIN" run vae-decode --model "$L" --inputs "$L/inputs.safetensors" --vae-tile 48 --output "$T/o.safetensors"
+check_err wan-tiling "not implemented for the Wan VAE" "$BIN" run vae-decode --model "$V" --inputs "$V/inputs.safetensors" --vae-tiling 1 --output "$T/o.safetensors"
+mkdir -p "$T/ltc"; cp "$L/diffusion_pytorch_model.safetensors" "$T/ltc/"
+sed 's/"timestep_conditioning": false/"timestep_conditioning": true/' "$L/config.json" > "$T/ltc/config.json"
+check_err ltx2-timestep "timestep_conditioning is not supported" "$BIN" run vae-decode --model "$T/ltc" --inputs "$L/inputs.safetensors" --output "$T/o.safetensors"
+check_err ltx2-720-frames "8k + 1; nearest valid: 9" "$BIN" generate -m "$GOLD/ltx2_pipeline/tiny_720" -p x -W 64 -H 64 --frames 12 -o "$T/o.mp4"
+[ ! -e "$T/o.mp4" ] || { echo "FAIL ltx2-720-frames left a file"; fail=$((fail+1)); }
 # generate: end to end on a save_pretrained SanaVideoPipeline folder, against diffusers' latents
 # (on the CPU in fp32: on a GPU machine the default would be cuda + bf16, another tolerance).
 PL="$GOLD/pipeline/tiny_t2v"

@@ -72,6 +72,33 @@ class SanaVideoPipelineOutput:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+class _VaeTiling:
+    """``pipe.vae``: diffusers' tiling switches (``pipe.vae.enable_tiling()``), for VAEs that have tiling
+    (LTX-2, the 720p model). Tiles are square here: one size and one stride for both sides."""
+
+    def __init__(self):
+        self.use_tiling = False
+        self.tile_sample_min_size = 512
+        self.tile_sample_stride = 448
+
+    def enable_tiling(self, tile_sample_min_height=None, tile_sample_min_width=None, tile_sample_stride_height=None,
+                      tile_sample_stride_width=None):
+        size = {v for v in (tile_sample_min_height, tile_sample_min_width) if v}
+        stride = {v for v in (tile_sample_stride_height, tile_sample_stride_width) if v}
+        if len(size) > 1 or len(stride) > 1:
+            raise ValueError("tiles must be square: give equal heights and widths")
+        self.tile_sample_min_size = int(size.pop()) if size else self.tile_sample_min_size
+        self.tile_sample_stride = int(stride.pop()) if stride else min(448, self.tile_sample_min_size)
+        self.use_tiling = True
+
+    def disable_tiling(self):
+        self.use_tiling = False
+
+    def _params(self) -> dict:
+        return {"vae_tiling": self.use_tiling, "vae_tile": self.tile_sample_min_size,
+                "vae_tile_stride": self.tile_sample_stride}
+
+
 class SanaVideoPipeline:
     """SANA-Video text/image-to-video on the native engine, called like diffusers' ``SanaVideoPipeline``.
 
@@ -87,6 +114,7 @@ class SanaVideoPipeline:
         self._threads = threads
         self._interrupt = False
         self._progress_bar_config: dict[str, Any] = {}
+        self.vae = _VaeTiling()
 
     @classmethod
     def from_pretrained(
@@ -206,6 +234,7 @@ class SanaVideoPipeline:
             "resolution_binning": -1 if use_resolution_binning is None else int(bool(use_resolution_binning)),
             "output_path": os.fspath(output_path) if output_path is not None else None,
             "fps": fps,
+            **self.vae._params(),
         }
         params.update(image_input(image))
         if latents is not None:

@@ -182,6 +182,9 @@ struct Params {
       else if (key == "shift") gp.shift = nb::cast<float>(v);
       else if (key == "motion_score") gp.motion_score = nb::cast<int>(v);
       else if (key == "resolution_binning") gp.resolution_binning = nb::cast<int>(v);
+      else if (key == "vae_tiling") gp.vae_tiling = nb::cast<bool>(v) ? 1 : 0;
+      else if (key == "vae_tile") gp.vae_tile = nb::cast<int>(v);
+      else if (key == "vae_tile_stride") gp.vae_tile_stride = nb::cast<int>(v);
       else if (key == "long_video") gp.long_video = nb::cast<bool>(v) ? 1 : 0;
       else if (key == "block_frames") gp.block_frames = nb::cast<int>(v);
       else if (key == "window_blocks") gp.window_blocks = nb::cast<int>(v);

@@ -21,7 +21,10 @@ std::unique_ptr<VideoVae> VideoVae::load(const std::string& dir, const Context* 
 
 Tensor VideoVae::decode(Context& ctx, const Tensor& z, const VaeTiling& tiling) const {
   auto s = decode_stream(tiling);
-  return s->push(ctx, z, true);
+  std::vector<Tensor> parts;
+  s->push(ctx, z, true, [&](const Tensor& f) { parts.push_back(f); });
+  SV_CHECK(!parts.empty(), "the VAE decoded no frames");
+  return parts.size() == 1 ? parts[0] : ops::cat(ctx, parts, 2);
 }
 
 void VideoVae::check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling) const {

@@ -2,6 +2,7 @@
 // factors and latent statistics, the posterior mean of an encode, and a streaming decode. A new VAE
 // is a new folder under models/ implementing this, chosen by its config's _class_name in load().
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,13 +27,16 @@ class VideoVae {
     bool supports_tiling = false;
   };
 
+  // Receives finished video frames [B, C, n, H, W] on the decoding device, in order.
+  using FrameSink = std::function<void(const Tensor& frames)>;
   // A decode in progress: latent frames in (a chunk at a time, in order), finished video frames out.
   class DecodeStream {
    public:
     virtual ~DecodeStream() = default;
-    // z [B, C, t, h, w] (de-normalised). Returns the frames that are final (possibly none: undefined);
-    // `last` ends the clip and flushes everything still pending.
-    virtual Tensor push(Context& ctx, const Tensor& z, bool last) = 0;
+    // z [B, C, t, h, w] (de-normalised; undefined = no frames). The frames this makes final go to `sink`
+    // as they are produced (any number of calls, possibly none); `last` ends the clip and flushes
+    // everything still pending.
+    virtual void push(Context& ctx, const Tensor& z, bool last, const FrameSink& sink) = 0;
     virtual size_t cache_bytes() const = 0;
   };
 

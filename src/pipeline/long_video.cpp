@@ -244,8 +244,8 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
     if (cb.on_frames) {
       const Tensor z = denormalise_latents(ctx, pipe.vae(), x0);
       for (int64_t t = 0; t < z.size(2); ++t) {
-        const Tensor f = dec->push(ctx, z.narrow(2, t, 1).contiguous(), c + 1 == nblocks && t + 1 == z.size(2));
-        if (f.defined()) cb.on_frames(f.to_host());
+        dec->push(ctx, z.narrow(2, t, 1).contiguous(), c + 1 == nblocks && t + 1 == z.size(2),
+                  [&](const Tensor& f) { cb.on_frames(f.to_host()); });
       }
     }
     r.seconds_decode += std::chrono::duration<double>(clock::now() - td).count();

@@ -261,8 +261,7 @@ bool SanaVideoPipeline::decode(Context& ctx, const GenerateParams& p, const Tens
   if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
   for (int64_t t = 0; t < T; ++t) {
     if (cb.cancelled && cb.cancelled()) return false;
-    const Tensor frames = stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == T);
-    if (frames.defined()) cb.on_frames(frames.to_host());
+    stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == T, [&](const Tensor& f) { cb.on_frames(f.to_host()); });
     if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
   }
   return true;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blas_kernels.h"
 #include "core/context.h"
 #include "io/safetensors.h"
 #include "io/video_writer.h"
@@ -56,6 +57,7 @@ void print_device_and_close(const sv::Context& ctx, const std::string& dtype) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sv::reexec_for_blas_kernels(argv);
   try {
     std::string model, inputs;
     int iters = 5, warmup = 1, threads = 0;
@@ -157,10 +159,9 @@ int main(int argc, char** argv) {
         if (stream) {  // one latent frame at a time, finished frames to the host as a writer takes them
           const sv::Tensor z = in.get("latents");
           auto s = vae->decode_stream(tiling);
-          for (int64_t t = 0; t < z.size(2); ++t) {
-            const sv::Tensor f = s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2));
-            if (f.defined()) to_rgb_like_a_writer(f.to_host());
-          }
+          for (int64_t t = 0; t < z.size(2); ++t)
+            s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2),
+                    [](const sv::Tensor& f) { to_rgb_like_a_writer(f.to_host()); });
         } else {
           vae->decode(ctx, in.get("latents"), tiling);
         }

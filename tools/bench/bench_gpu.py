@@ -33,6 +33,11 @@ after every stage, so a run killed at its time limit still leaves what it measur
            LongSANA's cached mode): `sv-bench long --seconds 10` and `--seconds 60` at 480p, frames/s
            and peak GPU memory (frames converted to RGB bytes, no file). Target: >= 40 frames/s and
            peak memory equal within 5% between the two lengths.
+  ltx2_vae the released LTX-2 video VAE config (SANA-Video 720p: AutoencoderKLLTX2Video defaults with
+           decoder_causal False and compression 32/8), random seeded weights saved fp32; decode of latents
+           [1,128,11,22,40] (704 x 1280, 81 frames, 92.9 TFLOP): diffusers bf16 (fp32 when the budget allows)
+           vs ours `sv-bench vae-decode --stream 1` bf16 (frames streamed to the host), seconds and peak GPU
+           memory; numerics ours bf16 vs diffusers. Runs after the stages above, within the budget.
   compile  torch.compile (default mode) of the same transformer, last, and only when the time budget
            still allows (compiling takes ~2 minutes; with the stages above it usually does not).
 
@@ -83,6 +88,9 @@ VAE_WAN21 = dict(base_dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
                  temperal_downsample=[False, True, True], dropout=0.0)   # = AutoencoderKLWan() defaults
 VAE_TINY = dict(VAE_WAN21, base_dim=8, num_res_blocks=1)
 VAE_TARGET_S, VAE_TARGET_MIB = 1.5, 3072   # ours, bf16, 480p 81 frames
+LTX2_RELEASED = dict(decoder_causal=False, spatial_compression_ratio=32, temporal_compression_ratio=8)  # + class defaults
+LTX2_TINY = dict(LTX2_RELEASED, latent_channels=8, block_out_channels=(8, 16, 16, 16), decoder_block_out_channels=(8, 16, 32),
+                 layers_per_block=(1, 1, 1, 1, 2), decoder_layers_per_block=(1, 1, 2, 2))
 PIPE_TARGET_S = 25.0                        # ours, whole 480p 81-frame 50-step generation
 PIPE_PROMPT = "A golden retriever runs along a sunny beach at sunset, waves rolling in, cinematic tracking shot"
 LONG_SKIP = "not measured: no pipeline folder (an earlier stage failed or was skipped)"
@@ -827,6 +835,66 @@ def run_torch(b, torch):
         b.res["long_video"] = {"skipped": LONG_SKIP}
     b.save()
 
+    # ------------------------------------------------------------ LTX-2 VAE decode (720p, 81 frames)
+    if not a.skip_ltx2:
+        lcfg = dict(LTX2_TINY if tiny else LTX2_RELEASED)
+        lshape = (1, 8, 3, 2, 3) if tiny else (1, 128, 11, 22, 40)
+        ldir, linp = os.path.join(b.work, "ltx2_vae"), os.path.join(b.work, "ltx2_latents.safetensors")
+        b.res["ltx2_vae"] = {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in lcfg.items()},
+                             "inputs": {"latents": list(lshape)}, "frames_out": 1 + 8 * (lshape[2] - 1),
+                             "size_out": [lshape[3] * 32, lshape[4] * 32], "tflop": None if tiny else 92.87,
+                             "note": "diffusers: vae.decode(z) once after a warm-up; ours: streamed decode + frames "
+                                     "to the host as RGB bytes"}
+
+        def l_build():
+            from diffusers import AutoencoderKLLTX2Video
+            torch.manual_seed(SEED)
+            with torch.device(dev):
+                m = AutoencoderKLLTX2Video(**lcfg).float().eval()
+            m.save_pretrained(ldir)
+            save_file({"latents": torch.randn(*lshape, generator=torch.Generator().manual_seed(SEED + 7))}, linp)
+            S["ltx2"] = m
+            return {"params": sum(p.numel() for p in m.parameters())}
+
+        def l_peer(dt):
+            m = S["ltx2"].to(dt)
+            z = load_file(linp)["latents"].to(dev, dt)
+            dec = lambda: m.decode(z, return_dict=False)[0]   # noqa: E731
+            peak_reset()
+            y = dec()
+            sync()
+            S["ly_" + str(dt)] = y.float().cpu()
+            del y
+            med, ts = timeit(dec, 1, 0)
+            return {"dtype": str(dt), "median_s": med, "all_s": ts, "peak_gpu_mib": peak()}
+
+        def l_ours():
+            return b.ours_json(["sv-bench", "vae-decode", "--model", ldir, "--inputs", linp, "--iters", 1, "--warmup", 1,
+                                "--stream", 1, "--device", odev, "--dtype", odt], 240)
+
+        def l_numerics():
+            outp = os.path.join(b.work, "ltx2_ours.safetensors")
+            b.ours(["sana-video", "run", "vae-decode", "--model", ldir, "--inputs", linp, "--output", outp,
+                    "--device", odev, "--dtype", odt], 180)
+            y = load_file(outp)["sample"].float()
+            os.remove(outp)
+            return {f"ours_{odt}_vs_diffusers_{k[3:].replace('torch.', '')}": rel(y, v)
+                    for k, v in S.items() if k.startswith("ly_")}
+
+        b.stage("ltx2_vae.build", l_build, need_s=40)
+        if "ltx2" in S:
+            if b.left() > 150:   # fp32 first: .to() converts the module in place
+                b.stage("ltx2_vae.diffusers_fp32", lambda: l_peer(torch.float32), need_s=60)
+            b.stage("ltx2_vae.diffusers_bf16", lambda: l_peer(torch.bfloat16), need_s=40)
+            S.pop("ltx2", None)
+            free()
+        if os.path.exists(linp):
+            b.stage(f"ltx2_vae.ours_{odt}", l_ours, need_s=40)
+            b.stage("ltx2_vae.numerics", l_numerics, need_s=40)
+        for k in [k for k in S if k.startswith("ly_")]:
+            S.pop(k, None)
+        free()
+
     # ------------------------------------------------------------ torch.compile (last: ~2 minutes)
     def dit_compile():
         from diffusers import SanaVideoTransformer3DModel
@@ -917,6 +985,12 @@ def run_torch(b, torch):
     for k in ("peak_gpu_growth", "meets_target", "skipped"):
         if k in lv:
             hl[f"long_video_{k}"] = lv[k]
+    lx = b.res.get("ltx2_vae", {})
+    for k, r in lx.items():
+        if isinstance(r, dict) and "median_s" in r:
+            hl[f"ltx2_vae_{k}_s"] = r["median_s"]
+            if r.get("peak_gpu_mib"):
+                hl[f"ltx2_vae_{k}_peak_gpu_mib"] = r["peak_gpu_mib"]
     b.res["headline"] = hl
     b.save()
 
@@ -940,6 +1014,7 @@ def main():
     ap.add_argument("--skip-gemma", action="store_true", help="(the pipeline stage is then skipped: no text encoder)")
     ap.add_argument("--skip-vae", action="store_true", help="(the pipeline stage is then skipped: no VAE)")
     ap.add_argument("--skip-pipeline", action="store_true")
+    ap.add_argument("--skip-ltx2", action="store_true", help="skip the LTX-2 (720p) VAE decode stage")
     ap.add_argument("--pipeline-steps", type=int, default=None,
                     help="steps for both engines (default 50, 2 tiny; fewer when the budget is short)")
     ap.add_argument("--latent", default=None, help="override the DiT latent B,C,F,H,W (TFLOP/s and the target then go unreported)")

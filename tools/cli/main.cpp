@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blas_kernels.h"
 #include "core/error.h"
 
 namespace sv::cli {
@@ -46,15 +47,17 @@ const char* kUsage =
     "  run gemma2 --model DIR --inputs IN.safetensors --output OUT.safetensors\n"
     "      Gemma2Model on input_ids [, attention_mask]; OUT holds last_hidden_state\n"
     "  run vae-decode --model VAE_DIR --inputs IN.safetensors [--output OUT.safetensors] [--video FILE [--fps 16]]\n"
-    "      AutoencoderKLWan.decode on latents [B, z, T, h, w]; OUT holds sample [B, 3, F, H, W] float32;\n"
+    "      [--vae-tiling 1 | --vae-tile PX --vae-tile-stride PX]   (AutoencoderKLWan or AutoencoderKLLTX2Video)\n"
+    "      vae.decode(latents [B, z, T, h, w]); OUT holds sample [B, 3, F, H, W] float32 (unclamped for LTX-2);\n"
     "      FILE: .mp4/.mkv/.mov (H.264), .webp, .gif, or DIR/ for PNG frames, written while decoding\n"
-    "  run vae-encode --model VAE_DIR --inputs IN.safetensors --output OUT.safetensors\n"
+    "  run vae-encode --model VAE_DIR --inputs IN.safetensors --output OUT.safetensors [--vae-tiling ...]\n"
     "      video [B, 3, F, H, W] in [-1, 1] -> latent_mean (posterior mean)\n"
     "  compare A.safetensors B.safetensors [--tensor NAME] [--tol 1e-4]\n"
     "      max |A - B| <= tol * max |B| per tensor; exit 0 when all pass\n";
 }
 
 int main(int argc, char** argv) {
+  sv::reexec_for_blas_kernels(argv);
   // Over a file-size limit, writes fail (EFBIG) and the writer reports it and removes its temporary
   // file, instead of the process being killed with a partial file left behind.
   std::signal(SIGXFSZ, SIG_IGN);

@@ -44,13 +44,12 @@ int run_vae_decode(const std::vector<std::string>& argv) {
     writer = io::VideoWriter::open(args.get("--video", cmd), o);
   }
   std::vector<Tensor> parts;
-  for (int64_t t = 0; t < z.size(2); ++t) {
-    const Tensor f = stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2));
-    if (!f.defined()) continue;
-    const Tensor frames = f.to_host();
-    if (writer) writer->write_frames(frames.select(0, 0));
-    if (args.has("--output")) parts.push_back(frames);
-  }
+  for (int64_t t = 0; t < z.size(2); ++t)
+    stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2), [&](const Tensor& f) {
+      const Tensor frames = f.to_host();
+      if (writer) writer->write_frames(frames.select(0, 0));
+      if (args.has("--output")) parts.push_back(frames);
+    });
   if (writer) writer->finish();
   Context host(Device::CPU, 1);
   if (args.has("--output")) io::write_safetensors(args.get("--output", cmd), {{"sample", ops::cat(host, parts, 2)}});

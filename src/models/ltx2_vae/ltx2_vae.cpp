@@ -83,6 +83,13 @@ AutoencoderKLLTX2Video::AutoencoderKLLTX2Video(const Config& c, const io::Tensor
     }
     dec_out_.bind(s.sub("conv_out"), width, c.out_channels * p2, rf, ca);
   }
+  stages_.push_back({Stage::ConvIn});
+  for (size_t i = 0; i < dec_mid_.size(); ++i) stages_.push_back({Stage::Mid, 0, i});
+  for (size_t b = 0; b < up_.size(); ++b) {
+    if (up_[b].has_up) stages_.push_back({Stage::Up, b, 0});
+    for (size_t i = 0; i < up_[b].resnets.size(); ++i) stages_.push_back({Stage::UpRes, b, i});
+  }
+  stages_.push_back({Stage::ConvOut});
   // The pipelines' statistics are buffers in the state dict, not config keys.
   auto stats = [&](const char* name) {
     const Tensor t = root.take_host(name, {c.latent_channels});
@@ -168,29 +175,56 @@ AutoencoderKLLTX2Video::DecoderState AutoencoderKLLTX2Video::new_decoder_state()
   return st;
 }
 
-Tensor AutoencoderKLLTX2Video::decoder_push(Context& ctx, DecoderState& st, const Tensor& z, bool last) const {
-  Tensor x = dec_in_.push(ctx, st.conv_in, z, last);
-  for (size_t i = 0; i < dec_mid_.size(); ++i) x = dec_mid_[i].push(ctx, st.mid[i], x, last);
-  for (size_t b = 0; b < up_.size(); ++b) {
-    if (up_[b].has_up) x = up_[b].up.push(ctx, st.up[b], x, last);
-    for (size_t i = 0; i < up_[b].resnets.size(); ++i) x = up_[b].resnets[i].push(ctx, st.up_res[b][i], x, last);
+Tensor AutoencoderKLLTX2Video::stage_push(Context& ctx, DecoderState& st, const Stage& s, const Tensor& x,
+                                          bool last) const {
+  switch (s.kind) {
+    case Stage::ConvIn: return dec_in_.push(ctx, st.conv_in, x, last);
+    case Stage::Mid: return dec_mid_[s.index].push(ctx, st.mid[s.index], x, last);
+    case Stage::Up: return up_[s.block].up.push(ctx, st.up[s.block], x, last);
+    case Stage::UpRes: return up_[s.block].resnets[s.index].push(ctx, st.up_res[s.block][s.index], x, last);
+    case Stage::ConvOut: {
+      const Tensor y = dec_out_.push(ctx, st.conv_out, rms_silu(ctx, x), last);
+      return y.defined() ? ops::depth_to_space3d(ctx, y, {cfg_.patch_size_t, cfg_.patch_size, cfg_.patch_size}, true) : y;
+    }
   }
-  x = dec_out_.push(ctx, st.conv_out, rms_silu(ctx, x), last);
-  if (!x.defined()) return x;
-  return ops::depth_to_space3d(ctx, x, {cfg_.patch_size_t, cfg_.patch_size, cfg_.patch_size}, true);
+  return Tensor();
+}
+
+void AutoencoderKLLTX2Video::run_from(Context& ctx, DecoderState& st, size_t k, const Tensor& x, bool last,
+                                      const FrameSink& sink) const {
+  if (k == stages_.size()) {
+    if (x.defined()) sink(x);
+    return;
+  }
+  const int64_t n = x.defined() ? x.size(2) : 0;
+  if (n <= 1) {
+    const Tensor y = stage_push(ctx, st, stages_[k], x, last);
+    if (y.defined() || last) run_from(ctx, st, k + 1, y, last, sink);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {  // one frame at a time; only the final one carries `last`
+    const bool l = last && i + 1 == n;
+    const Tensor y = stage_push(ctx, st, stages_[k], x.narrow(2, i, 1).contiguous(), l);
+    if (y.defined() || l) run_from(ctx, st, k + 1, y, l, sink);
+  }
+}
+
+void AutoencoderKLLTX2Video::decoder_push(Context& ctx, DecoderState& st, const Tensor& z, bool last,
+                                          const FrameSink& sink) const {
+  run_from(ctx, st, 0, z, last, sink);
 }
 
 namespace {
 class LtxDecodeStream : public VideoVae::DecodeStream {
  public:
   explicit LtxDecodeStream(const AutoencoderKLLTX2Video& vae) : vae_(vae), st_(vae.new_decoder_state()) {}
-  Tensor push(Context& ctx, const Tensor& z_in, bool last) override {
+  void push(Context& ctx, const Tensor& z_in, bool last, const VideoVae::FrameSink& sink) override {
     Tensor z;
     if (z_in.defined()) {
       vae_.check_latents(z_in);
       z = ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in.contiguous());
     }
-    return vae_.decoder_push(ctx, st_, z, last);
+    vae_.decoder_push(ctx, st_, z, last, sink);
   }
   size_t cache_bytes() const override { return st_.bytes(); }
 
@@ -207,30 +241,25 @@ std::unique_ptr<VideoVae::DecodeStream> AutoencoderKLLTX2Video::decode_stream(co
 
 size_t AutoencoderKLLTX2Video::decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling) const {
   // Per resolution level: every conv keeps two input frames and every resnet up to two skip frames
-  // (over the whole frame, whichever tiling); the finest level's chunk for one latent frame (conv input,
-  // output and skip) must be live at once, at the tile's size when tiling.
+  // (over the whole frame, whichever tiling); at the finest level a conv's three-frame input window is
+  // assembled while it runs (at the tile's size when tiling).
   const int64_t fs = cfg_.spatial_factor / cfg_.patch_size;  // latent -> finest level, spatially
-  const int64_t ft = cfg_.temporal_factor / cfg_.patch_size_t;
   int64_t th = h, tw = w;
   if (tiling.enabled) {
     th = std::min(h, tiling.tile_height / cfg_.spatial_factor);
     tw = std::min(w, tiling.tile_width / cfg_.spatial_factor);
   }
   size_t caches = 0;
-  int64_t sh = 1, st = 1;
+  int64_t sh = 1;
   for (size_t l = 0; l < level_channels_.size(); ++l) {
-    if (l > 0 && up_[l - 1].has_up) {
-      const auto s = sampler_stride(cfg_.upsample_type[l - 1]);
-      sh *= s[1];
-      st *= s[0];
-    }
+    if (l > 0 && up_[l - 1].has_up) sh *= sampler_stride(cfg_.upsample_type[l - 1])[1];
     const size_t frame = static_cast<size_t>(level_channels_[l] * h * sh * w * sh);
+    // Two frames per conv window and per resnet skip queue (the upsampler's conv counts at its level).
     const size_t convs = l == 0 ? 1 + 2 * dec_mid_.size() : 2 * up_[l - 1].resnets.size() + 1;
     caches += frame * (2 * convs + 2 * (convs / 2));
   }
-  (void)st;
-  const size_t chunk = static_cast<size_t>(level_channels_.back() * ft * th * fs * tw * fs);
-  return (caches + 3 * chunk) * sizeof(float);
+  const size_t window = static_cast<size_t>(level_channels_.back() * 3 * th * fs * tw * fs);
+  return (caches + window) * sizeof(float);
 }
 
 }  // namespace sv::ltx2_vae

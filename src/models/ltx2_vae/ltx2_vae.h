@@ -40,7 +40,9 @@ class AutoencoderKLLTX2Video : public VideoVae {
   // temporal_factor and H, W multiples of spatial_factor.
   Tensor encode_moments(Context& ctx, const Tensor& x) const;
 
-  // The untiled decoder as a stream over latent chunks (see blocks.h for `last`).
+  // The untiled decoder as a stream over latent chunks (see blocks.h for `last`). Frames travel the
+  // chain of blocks one at a time, so no block ever holds more than its own window, even in the final
+  // flush of a clip shorter than the receptive field, where every frame is still in flight.
   struct DecoderState {
     Conv3::State conv_in, conv_out;
     std::vector<Resnet::State> mid;
@@ -49,7 +51,7 @@ class AutoencoderKLLTX2Video : public VideoVae {
     size_t bytes() const;
   };
   DecoderState new_decoder_state() const;
-  Tensor decoder_push(Context& ctx, DecoderState& st, const Tensor& z, bool last) const;
+  void decoder_push(Context& ctx, DecoderState& st, const Tensor& z, bool last, const FrameSink& sink) const;
   // Throws one line when latents of h x w cannot be decoded (reflect padding needs every side >= 2).
   void check_latent_size(int64_t h, int64_t w) const;
   // Shape checks of a decoder input [B, latent_channels, T, h, w].
@@ -74,6 +76,14 @@ class AutoencoderKLLTX2Video : public VideoVae {
   std::vector<Resnet> enc_mid_, dec_mid_;
   std::vector<UpBlock> up_;
   std::vector<int64_t> level_channels_;  // the decoder's width at each resolution level (latent first)
+  // The decoder's blocks in order: conv_in, mid resnets, per up block [upsampler] + resnets, conv_out.
+  struct Stage {
+    enum Kind { ConvIn, Mid, Up, UpRes, ConvOut } kind;
+    size_t block = 0, index = 0;
+  };
+  std::vector<Stage> stages_;
+  Tensor stage_push(Context& ctx, DecoderState& st, const Stage& s, const Tensor& x, bool last) const;
+  void run_from(Context& ctx, DecoderState& st, size_t k, const Tensor& x, bool last, const FrameSink& sink) const;
 };
 
 }  // namespace sv::ltx2_vae

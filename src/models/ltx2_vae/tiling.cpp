@@ -54,7 +54,7 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
  public:
   TiledDecodeStream(const AutoencoderKLLTX2Video& vae, const VaeTiling& t) : vae_(vae), t_(t) { check_tiling(vae, t); }
 
-  Tensor push(Context& ctx, const Tensor& z_in, bool last) override {
+  void push(Context& ctx, const Tensor& z_in, bool last, const VideoVae::FrameSink& sink) override {
     const int64_t f = vae_.config().spatial_factor;
     const int64_t lmin_h = t_.tile_height / f, lmin_w = t_.tile_width / f;
     if (z_in.defined()) {
@@ -62,12 +62,12 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
       if (h_ < 0) start(z_in.size(3), z_in.size(4));
       SV_CHECK(z_in.size(3) == h_ && z_in.size(4) == w_, "latent chunks of one decode must keep their size");
     }
-    if (h_ < 0) return Tensor();
+    if (h_ < 0) return;
     const Tensor z =
         z_in.defined() ? ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in.contiguous()) : Tensor();
-    if (untiled_) return vae_.decoder_push(ctx, states_[0][0], z, last);
-    std::vector<std::vector<Tensor>> tiles(rows_.size());
-    bool any = false;
+    if (untiled_) return vae_.decoder_push(ctx, states_[0][0], z, last, sink);
+    // Every tile has the same temporal structure, so after a push each holds the same number of new frames.
+    int64_t ready = -1;
     for (size_t r = 0; r < rows_.size(); ++r)
       for (size_t c = 0; c < cols_.size(); ++c) {
         Tensor part;
@@ -75,18 +75,32 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
           const int64_t hh = std::min(lmin_h, h_ - rows_[r]), ww = std::min(lmin_w, w_ - cols_[c]);
           part = z.narrow(3, rows_[r], hh).narrow(4, cols_[c], ww).contiguous();
         }
-        tiles[r].push_back(vae_.decoder_push(ctx, states_[r][c], part, last));
-        any = any || tiles[r].back().defined();
+        int64_t n = 0;
+        vae_.decoder_push(ctx, states_[r][c], part, last, [&](const Tensor& t) {
+          out_[r][c].push(t);
+          n += t.size(2);
+        });
+        pending_[r][c] += n;
+        ready = ready < 0 ? pending_[r][c] : std::min(ready, pending_[r][c]);
       }
-    if (!any) return Tensor();
-    return blend_and_stitch(ctx, tiles, t_.tile_height - t_.stride_height, t_.tile_width - t_.stride_width,
-                            t_.stride_height, t_.stride_width, h_ * f, w_ * f);
+    for (int64_t i = 0; i < ready; ++i) {  // blended and stitched a frame at a time
+      std::vector<std::vector<Tensor>> tiles(rows_.size());
+      for (size_t r = 0; r < rows_.size(); ++r)
+        for (size_t c = 0; c < cols_.size(); ++c) {
+          tiles[r].push_back(out_[r][c].pop(ctx, 1));  // a tensor of its own: blended in place
+          --pending_[r][c];
+        }
+      sink(blend_and_stitch(ctx, tiles, t_.tile_height - t_.stride_height, t_.tile_width - t_.stride_width,
+                            t_.stride_height, t_.stride_width, h_ * f, w_ * f));
+    }
   }
 
   size_t cache_bytes() const override {
     size_t b = 0;
     for (const auto& row : states_)
       for (const auto& s : row) b += s.bytes();
+    for (const auto& row : out_)
+      for (const auto& q : row) b += q.bytes();
     return b;
   }
 
@@ -108,6 +122,8 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
     states_.assign(rows_.size(), {});
     for (auto& row : states_)
       for (size_t c = 0; c < cols_.size(); ++c) row.push_back(vae_.new_decoder_state());
+    out_.assign(rows_.size(), std::vector<FrameQueue>(cols_.size()));
+    pending_.assign(rows_.size(), std::vector<int64_t>(cols_.size(), 0));
   }
 
   const AutoencoderKLLTX2Video& vae_;
@@ -116,6 +132,8 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
   bool untiled_ = false;
   std::vector<int64_t> rows_, cols_;
   std::vector<std::vector<AutoencoderKLLTX2Video::DecoderState>> states_;
+  std::vector<std::vector<FrameQueue>> out_;  // decoded tile frames not yet blended
+  std::vector<std::vector<int64_t>> pending_;
 };
 
 }  // namespace

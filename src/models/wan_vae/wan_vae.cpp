@@ -193,7 +193,9 @@ namespace {
 class WanDecodeStream : public VideoVae::DecodeStream {
  public:
   explicit WanDecodeStream(const AutoencoderKLWan& vae) : session_(vae) {}
-  Tensor push(Context& ctx, const Tensor& z, bool) override { return z.defined() ? session_.push(ctx, z) : Tensor(); }
+  void push(Context& ctx, const Tensor& z, bool, const VideoVae::FrameSink& sink) override {
+    if (z.defined()) sink(session_.push(ctx, z));
+  }
   size_t cache_bytes() const override { return session_.cache_bytes(); }
 
  private:
