@@ -34,6 +34,8 @@
                     int64_t pw);                                                                             \
   Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,                               \
                 const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& pad, ops::Padding spatial); \
+  Tensor conv3d_frames(Context& ctx, const std::vector<Tensor>& parts, const Tensor& w, const Tensor& b,       \
+                       int64_t pad_hw, ops::Padding spatial);                                                \
   Tensor upsample_nearest2x(Context& ctx, const Tensor& x);                                                   \
   Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act act);                       \
   Tensor space_to_depth3d(Context& ctx, const Tensor& x, const std::array<int64_t, 3>& f, bool width_major);  \

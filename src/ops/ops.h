@@ -88,6 +88,11 @@ enum class Padding { Zeros, Reflect };
 // is the caller's concatenation), H and W as `spatial`.
 Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const std::array<int64_t, 3>& stride,
               const std::array<int64_t, 3>& pad, Padding spatial = Padding::Zeros);
+// conv3d over the time-concatenation of `parts` (each [B, Cin, n_i, H, W], equal elsewhere) without
+// materialising it: valid in time, stride 1, spatial padding pad_hw filled as `spatial`. For streamed
+// convs whose window is the previous chunks' frames plus the new one.
+Tensor conv3d_frames(Context& ctx, const std::vector<Tensor>& parts, const Tensor& w, const Tensor& b, int64_t pad_hw,
+                     Padding spatial);
 // Nearest 2x spatial upsampling of every frame: [B, C, T, H, W] -> [B, C, T, 2H, 2W].
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x);
 // Wan RMS norm over the channel dim 1: x / max(||x||_2, 1e-12) * sqrt(C) * gamma[c].

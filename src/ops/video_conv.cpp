@@ -26,6 +26,38 @@ Tensor conv3d(Context& ctx, const Tensor& x_in, const Tensor& w_in, const Tensor
   return SV_DISPATCH(x.device(), conv3d, ctx, x, w, b, stride, pad, spatial);
 }
 
+Tensor conv3d_frames(Context& ctx, const std::vector<Tensor>& parts_in, const Tensor& w_in, const Tensor& b_in,
+                     int64_t pad_hw, Padding spatial) {
+  const char* op = "conv3d_frames";
+  SV_CHECK(!parts_in.empty(), op, ": no frames");
+  std::vector<Tensor> parts;
+  int64_t T = 0;
+  for (const Tensor& p : parts_in) {
+    parts.push_back(detail::f32_input(p, op, "x"));
+    const Tensor& q = parts.back();
+    SV_CHECK(q.dim() == 5 && q.size(0) == parts[0].size(0) && q.size(1) == parts[0].size(1) && q.size(3) == parts[0].size(3) &&
+                 q.size(4) == parts[0].size(4),
+             op, ": parts must be [B, Cin, n, H, W] alike, got ", shape_str(q.shape()), " and ", shape_str(parts[0].shape()));
+    detail::same_device(parts[0], q, op);
+    T += q.size(2);
+  }
+  if (parts.size() == 1) return conv3d(ctx, parts[0], w_in, b_in, {1, 1, 1}, {0, pad_hw, pad_hw}, spatial);
+  const Tensor w = detail::weight_input(w_in, op, "weight");
+  SV_CHECK(w.dim() == 5 && w.size(1) == parts[0].size(1) && T >= w.size(2), op, ": weight ", shape_str(w.shape()),
+           " for ", T, " frames of ", parts[0].size(1), " channels");
+  SV_CHECK(pad_hw >= 0 && parts[0].size(3) + 2 * pad_hw >= w.size(3) && parts[0].size(4) + 2 * pad_hw >= w.size(4), op,
+           ": frames ", shape_str(parts[0].shape()), " are smaller than the kernel ", shape_str(w.shape()));
+  if (spatial == Padding::Reflect)
+    SV_CHECK(pad_hw < parts[0].size(3) && pad_hw < parts[0].size(4), op, ": reflect padding ", pad_hw,
+             " needs height and width above it");
+  Tensor b;
+  if (b_in.defined()) {
+    b = detail::f32_input(b_in, op, "bias");
+    SV_CHECK(b.shape() == Shape({w.size(0)}), op, ": bias ", shape_str(b.shape()));
+  }
+  return SV_DISPATCH(parts[0].device(), conv3d_frames, ctx, parts, w, b, pad_hw, spatial);
+}
+
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x_in) {
   Tensor x = detail::f32_input(x_in, "upsample_nearest2x", "x");
   SV_CHECK(x.dim() == 5, "upsample_nearest2x: x must be [B, C, T, H, W]");

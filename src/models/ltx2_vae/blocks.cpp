@@ -40,25 +40,41 @@ void Conv3::bind(const io::Scope& s, int64_t in, int64_t out, bool reflect, bool
   causal = is_causal;
 }
 
+namespace {
+// Frames [from, from + n) of a chunk as a contiguous tensor (the chunk itself when that is all of it).
+Tensor frames(const Tensor& x, int64_t from, int64_t n) {
+  return from == 0 && n == x.size(2) ? x : x.narrow(2, from, n).contiguous();
+}
+}  // namespace
+
 Tensor Conv3::push(Context& ctx, State& st, const Tensor& x, bool last) const {
   if (!x.defined() && !last) return Tensor();
-  std::vector<Tensor> parts;
-  if (x.defined() && !st.started) {
-    const Tensor first = x.narrow(2, 0, 1);
-    for (int i = 0; i < (causal ? 2 : 1); ++i) parts.push_back(first);
-    st.started = true;
-  } else if (st.tail.defined()) {
-    parts.push_back(st.tail);
+  // The window is read from the chunks themselves (ops::conv3d_frames): chunks are never modified
+  // after they are made, so the state keeps references instead of copies.
+  std::vector<Tensor> parts = st.tail;
+  if (x.defined()) {
+    if (!st.started) {
+      const Tensor first = frames(x, 0, 1);
+      for (int i = 0; i < (causal ? 2 : 1); ++i) parts.push_back(first);
+      st.started = true;
+    }
+    parts.push_back(x);
   }
-  if (x.defined()) parts.push_back(x);
   if (parts.empty()) return Tensor();
-  Tensor in = parts.size() == 1 ? parts[0] : ops::cat(ctx, parts, 2);
-  if (last && !causal) in = ops::cat(ctx, {in, in.narrow(2, in.size(2) - 1, 1)}, 2);  // replicate the last frame
-  const int64_t n = in.size(2);
+  if (last && !causal) parts.push_back(frames(parts.back(), parts.back().size(2) - 1, 1));  // replicate the last frame
+  int64_t n = 0;
+  for (const Tensor& p : parts) n += p.size(2);
   Tensor y;
-  if (n >= 3) y = ops::conv3d(ctx, in, w, b, {1, 1, 1}, {0, 1, 1}, padding);
-  // Copied, so the state never pins a whole chunk.
-  st.tail = last ? Tensor() : in.narrow(2, n - std::min<int64_t>(n, 2), std::min<int64_t>(n, 2)).clone();
+  if (n >= 3) y = ops::conv3d_frames(ctx, parts, w, b, 1, padding);
+  st.tail.clear();
+  if (!last) {
+    int64_t need = std::min<int64_t>(n, 2);
+    for (auto it = parts.rbegin(); it != parts.rend() && need > 0; ++it) {
+      const int64_t k = std::min(need, it->size(2));
+      st.tail.insert(st.tail.begin(), frames(*it, it->size(2) - k, k));
+      need -= k;
+    }
+  }
   return y;
 }
 

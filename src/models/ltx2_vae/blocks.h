@@ -42,9 +42,13 @@ struct Conv3 {
   bool causal = true;
   void bind(const io::Scope& s, int64_t in, int64_t out, bool reflect, bool causal);
   struct State {
-    Tensor tail;  // the last (up to two) frames of the time-padded input
+    std::vector<Tensor> tail;  // the last (up to two) frames of the time-padded input, as earlier chunks
     bool started = false;
-    size_t bytes() const { return tail.defined() ? tail.nbytes() : 0; }
+    size_t bytes() const {
+      size_t b = 0;
+      for (const Tensor& t : tail) b += t.nbytes();
+      return b;
+    }
   };
   Tensor push(Context& ctx, State& st, const Tensor& x, bool last) const;
 };

@@ -11,9 +11,26 @@
 
 namespace sv::cpu {
 
-Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b, const std::array<int64_t, 3>& stride,
-              const std::array<int64_t, 3>& pad, ops::Padding spatial) {
-  const int64_t B = x.size(0), Cin = x.size(1), T = x.size(2), H = x.size(3), W = x.size(4);
+namespace {
+
+// The input's frames as consecutive time parts, each contiguous [B, Cin, n, H, W]: the conv reads the
+// concatenation without it being materialised.
+struct TimeParts {
+  std::vector<const float*> ptr;
+  std::vector<int64_t> start, len;
+  int64_t T = 0, plane = 0;
+  // x[bi, c, t] as a pointer to an H x W plane (t within [0, T)).
+  const float* frame(int64_t bi, int64_t c, int64_t t, int64_t Cin) const {
+    size_t i = 0;
+    while (i + 1 < ptr.size() && t >= start[i + 1]) ++i;
+    return ptr[i] + ((bi * Cin + c) * len[i] + (t - start[i])) * plane;
+  }
+};
+
+Tensor conv3d_parts(Context& ctx, const TimeParts& xs, int64_t B, int64_t Cin, int64_t H, int64_t W, const Tensor& w_in,
+                    const Tensor& b, const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& pad,
+                    ops::Padding spatial) {
+  const int64_t T = xs.T;
   const bool reflect = spatial == ops::Padding::Reflect;
   // Source index of a padded coordinate, or -1 for a zero.
   auto src = [reflect](int64_t i, int64_t n) -> int64_t {
@@ -27,7 +44,7 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b
   const int64_t K = Cin * kt * kh * kw, P = Ho * Wo;
   const Tensor w = widen(ctx, w_in);
   Tensor y = ctx.empty({B, Co, To, Ho, Wo});
-  const float *xp = x.f32(), *wp = w.f32();
+  const float* wp = w.f32();
   const float* bp = b.defined() ? b.f32() : nullptr;
   float* yp = y.f32();
   const bool pointwise = kt == 1 && kh == 1 && kw == 1 && stride[1] == 1 && stride[2] == 1 && pad[1] == 0 && pad[2] == 0;
@@ -43,9 +60,10 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b
       const int64_t ti = to * stride[0] - pad[0];
       if (pointwise) {
         if (ti < 0 || ti >= T) continue;
-        // x[bi, :, ti] is [Cin, P] with row stride T*H*W.
-        sgemm(false, false, Co, P, Cin, 1.0f, wp, Cin, xp + (bi * Cin * T + ti) * H * W, T * H * W, bp ? 1.0f : 0.0f,
-              ybase, ldy);
+        // x[bi, :, ti] is [Cin, P] with a row stride of its part's frames * H * W.
+        const float* x0 = xs.frame(bi, 0, ti, Cin);
+        const int64_t ldx = Cin > 1 ? xs.frame(bi, 1, ti, Cin) - x0 : P;
+        sgemm(false, false, Co, P, Cin, 1.0f, wp, Cin, x0, ldx, bp ? 1.0f : 0.0f, ybase, ldy);
         continue;
       }
       if (!bp)
@@ -61,7 +79,7 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b
             std::fill(dst, dst + np, 0.0f);
             continue;
           }
-          const float* plane = xp + ((bi * Cin + c) * T + t) * H * W;
+          const float* plane = xs.frame(bi, c, t, Cin);
           for (int64_t r = 0; r < nr; ++r) {
             const int64_t yy = src((r0 + r) * stride[1] - pad[1] + dy, H);
             float* d = dst + r * Wo;
@@ -93,6 +111,30 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w_in, const Tensor& b
       }
     }
   return y;
+}
+
+}  // namespace
+
+Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const std::array<int64_t, 3>& stride,
+              const std::array<int64_t, 3>& pad, ops::Padding spatial) {
+  TimeParts xs;
+  xs.ptr = {x.f32()}, xs.start = {0}, xs.len = {x.size(2)};
+  xs.T = x.size(2), xs.plane = x.size(3) * x.size(4);
+  return conv3d_parts(ctx, xs, x.size(0), x.size(1), x.size(3), x.size(4), w, b, stride, pad, spatial);
+}
+
+Tensor conv3d_frames(Context& ctx, const std::vector<Tensor>& parts, const Tensor& w, const Tensor& b, int64_t pad_hw,
+                     ops::Padding spatial) {
+  const Tensor& x = parts[0];
+  TimeParts xs;
+  xs.plane = x.size(3) * x.size(4);
+  for (const Tensor& p : parts) {
+    xs.ptr.push_back(p.f32());
+    xs.start.push_back(xs.T);
+    xs.len.push_back(p.size(2));
+    xs.T += p.size(2);
+  }
+  return conv3d_parts(ctx, xs, x.size(0), x.size(1), x.size(3), x.size(4), w, b, {1, 1, 1}, {0, pad_hw, pad_hw}, spatial);
 }
 
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x) {

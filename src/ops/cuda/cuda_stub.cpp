@@ -44,6 +44,9 @@ Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_c
 Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
 Tensor conv3d(Context&, const Tensor&, const Tensor&, const Tensor&, const std::array<int64_t, 3>&,
               const std::array<int64_t, 3>&, ops::Padding) { no_cuda(); }
+Tensor conv3d_frames(Context&, const std::vector<Tensor>&, const Tensor&, const Tensor&, int64_t, ops::Padding) {
+  no_cuda();
+}
 Tensor channel_rms_norm_act(Context&, const Tensor&, float, ops::Act) { no_cuda(); }
 Tensor space_to_depth3d(Context&, const Tensor&, const std::array<int64_t, 3>&, bool) { no_cuda(); }
 Tensor depth_to_space3d(Context&, const Tensor&, const std::array<int64_t, 3>&, bool) { no_cuda(); }

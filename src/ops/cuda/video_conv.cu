@@ -114,6 +114,12 @@ Tensor conv3d(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, c
   return y;
 }
 
+// The GPU has bandwidth to spare: the parts are concatenated, then convolved.
+Tensor conv3d_frames(Context& ctx, const std::vector<Tensor>& parts, const Tensor& w, const Tensor& b, int64_t pad_hw,
+                     ops::Padding spatial) {
+  return cuda::conv3d(ctx, ops::cat(ctx, parts, 2), w, b, {1, 1, 1}, {0, pad_hw, pad_hw}, spatial);
+}
+
 Tensor upsample_nearest2x(Context& ctx, const Tensor& x) {
   const int64_t H = x.size(3), W = x.size(4);
   Tensor y = ctx.empty({x.size(0), x.size(1), x.size(2), 2 * H, 2 * W});
