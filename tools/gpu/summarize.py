@@ -184,6 +184,15 @@ def main():
             L.append(stage_line(f"ours {dt} (streamed to RGB)", r, extra))
         vn = v.get("numerics", {})
         L.extend(numerics_lines(vn))
+    lx = bench.get("ltx2_vae", {})
+    if lx:
+        z = lx.get("inputs", {}).get("latents", [])
+        L.append(f"-- LTX-2 VAE decode (720p model) latents {'x'.join(map(str, z)) or '?'} -> {lx.get('frames_out', '?')} "
+                 f"frames {'x'.join(map(str, lx.get('size_out', []))) or '?'}, seconds per decode")
+        for k in ("build", "diffusers_fp32", "diffusers_bf16", "ours_bf16", "ours_fp32"):
+            if isinstance(lx.get(k), dict) and (k != "build" or "error" in lx[k] or "skipped" in lx[k]):
+                L.append(stage_line(k.replace("_", " "), lx[k]))
+        L.extend(numerics_lines(lx.get("numerics", {})))
     if pl:
         st = pl.get("steps", pl.get("steps_requested"))
         L.append(f"-- text-to-video {pl.get('width')}x{pl.get('height')} {pl.get('frames')} frames, {st} steps, cfg "
