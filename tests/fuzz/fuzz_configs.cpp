@@ -3,6 +3,7 @@
 #include "fuzz_util.h"
 #include "io/json_config.h"
 #include "models/gemma2/config.h"
+#include "models/ltx2_vae/config.h"
 #include "models/sana_dit/config.h"
 #include "models/wan_vae/config.h"
 #include "sampling/schedulers.h"
@@ -17,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try { (void)sana_dit::Config::from_json(*cfg); } catch (const std::exception&) {}
   try { (void)wan_vae::Config::from_json(*cfg); } catch (const std::exception&) {}
+  try { (void)ltx2_vae::Config::from_json(*cfg); } catch (const std::exception&) {}
   try { (void)gemma2::Config::from_json(*cfg); } catch (const std::exception&) {}
   try {
     auto s = sampling::Scheduler::from_config(*cfg);

@@ -89,7 +89,10 @@ Config Config::from_json(const io::JsonConfig& j) {
   for (const std::string& t : strings(j, "down_block_types", {}))
     SV_CHECK(t == "LTX2VideoDownBlock3D", f, ": down block type '", t, "' is not supported");
 
-  auto pos = [&](int64_t v, const char* n) { SV_CHECK(v > 0, f, ": field '", n, "' must be positive, got ", v); };
+  // Positive and bounded, so that the width and factor arithmetic below cannot overflow.
+  auto pos = [&](int64_t v, const char* n) {
+    SV_CHECK(v > 0 && v <= (int64_t(1) << 24), f, ": field '", n, "' must be in [1, 16777216], got ", v);
+  };
   pos(c.in_channels, "in_channels");
   pos(c.out_channels, "out_channels");
   pos(c.latent_channels, "latent_channels");
@@ -109,8 +112,12 @@ Config Config::from_json(const io::JsonConfig& j) {
            " entries");
   for (int64_t v : c.block_out_channels) pos(v, "block_out_channels");
   for (int64_t v : c.decoder_block_out_channels) pos(v, "decoder_block_out_channels");
-  for (int64_t v : c.layers_per_block) SV_CHECK(v >= 0, f, ": layers_per_block must not be negative");
-  for (int64_t v : c.decoder_layers_per_block) SV_CHECK(v >= 0, f, ": decoder_layers_per_block must not be negative");
+  SV_CHECK(n_down <= 16 && n_up <= 16, f, ": at most 16 down and 16 up blocks are supported");
+  SV_CHECK(c.patch_size <= 64 && c.patch_size_t <= 64, f, ": patch sizes above 64 are not supported");
+  for (int64_t v : c.layers_per_block)
+    SV_CHECK(v >= 0 && v <= 1000, f, ": layers_per_block entries must be in [0, 1000]");
+  for (int64_t v : c.decoder_layers_per_block)
+    SV_CHECK(v >= 0 && v <= 1000, f, ": decoder_layers_per_block entries must be in [0, 1000]");
 
   // Encoder widths: a down block keeps its input width through its resnets; its downsampler changes it.
   int64_t width = c.latent_channels, spatial = c.patch_size, temporal = c.patch_size_t;
