@@ -103,6 +103,7 @@ check_err wan-tiling "not implemented for the Wan VAE" "$BIN" run vae-decode --m
 mkdir -p "$T/ltc"; cp "$L/diffusion_pytorch_model.safetensors" "$T/ltc/"
 sed 's/"timestep_conditioning": false/"timestep_conditioning": true/' "$L/config.json" > "$T/ltc/config.json"
 check_err ltx2-timestep "timestep_conditioning is not supported" "$BIN" run vae-decode --model "$T/ltc" --inputs "$L/inputs.safetensors" --output "$T/o.safetensors"
+check_err ltx2-long-tiling "not available in long video mode" "$BIN" generate -m "$GOLD/ltx2_pipeline/tiny_720" -p x -W 64 -H 64 --long --frames 9 --vae-tiling -o "$T/o.mp4"
 check_err ltx2-720-frames "8k + 1; nearest valid: 9" "$BIN" generate -m "$GOLD/ltx2_pipeline/tiny_720" -p x -W 64 -H 64 --frames 12 -o "$T/o.mp4"
 [ ! -e "$T/o.mp4" ] || { echo "FAIL ltx2-720-frames left a file"; fail=$((fail+1)); }
 # generate: end to end on a save_pretrained SanaVideoPipeline folder, against diffusers' latents

@@ -114,6 +114,29 @@ TEST(Ltx2Vae, StreamStateStaysConstant) {
   EXPECT_EQ(frames, 1 + 8 * 23);
 }
 
+// The stream owns what it keeps: refilling the caller's buffer between pushes changes nothing, and a
+// push after the end is an error.
+TEST(Ltx2Vae, StreamOwnsItsInputsAndEnds) {
+  auto vae = VideoVae::load(case_dir("a"));
+  const Tensor z = io::TensorSource::open(case_dir("a") + "/inputs.safetensors").get("latents");
+  Context ctx(Device::CPU, 2);
+  const Tensor whole = vae->decode(ctx, z);
+  for (bool tiled : {false, true}) {
+    VaeTiling t = golden_tiling();
+    t.enabled = tiled;
+    auto s = vae->decode_stream(t);
+    std::vector<Tensor> parts;
+    Tensor buf = Tensor::empty({1, 8, 1, 2, 3});
+    for (int64_t i = 0; i < z.size(2); ++i) {
+      const Tensor src = z.narrow(2, i, 1).contiguous();
+      std::copy(src.f32(), src.f32() + src.numel(), buf.f32());
+      s->push(ctx, buf, i + 1 == z.size(2), [&](const Tensor& f) { parts.push_back(f); });
+    }
+    SV_EXPECT_CLOSE(ops::cat(ctx, parts, 2), whole, 1e-6, tiled ? "tiled, one refilled buffer" : "one refilled buffer");
+    EXPECT_THROW(s->push(ctx, buf, true, [](const Tensor&) {}), Error);
+  }
+}
+
 // A copy of case "a" with its config edited.
 std::string edited_case(const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
   namespace fs = std::filesystem;

@@ -74,6 +74,20 @@ TEST(Pipeline720, FrameRuleAndSizesNameTheNearestValid) {
   p.vae_tiling.enabled = true;
   p.vae_tiling.stride_width = 100;
   EXPECT_THROW(pipe720().validate(p), Error);
+  // Decoder limits are refused by validate(), before the text encoder or any step runs.
+  p.vae_tiling = {};
+  p.height = 32;  // one latent row: too small for the decoder's reflect padding
+  EXPECT_THROW(pipe720().validate(p), Error);
+  p.height = 64, p.width = 96;
+  p.vae_tiling.enabled = true;
+  p.vae_tiling.tile_height = p.vae_tiling.tile_width = 64;
+  p.vae_tiling.stride_height = p.vae_tiling.stride_width = 32;
+  try {  // 2 x 3 latents in 2-latent tiles every latent: the last column of tiles is one latent wide
+    pipe720().validate(p);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("too small for the decoder's reflect padding"), std::string::npos) << e.what();
+  }
   // 720p binning: sample_size 22 selects diffusers' ASPECT_RATIO_720_BIN.
   p = {};
   p.height = 720, p.width = 1280, p.frames = 9, p.resolution_binning = true;

@@ -152,6 +152,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   const int64_t sample_size = m->pipe->transformer().config().sample_size;
   p.resolution_binning = gp->resolution_binning == 1 ||
                          (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
+  SV_CHECK(!(gp->vae_tiling && gp->long_video), "VAE tiling is not available in long video mode (its decode streams block by block)");
   p.vae_tiling.enabled = gp->vae_tiling != 0;
   SV_CHECK(gp->vae_tile >= 0 && gp->vae_tile_stride >= 0 && gp->vae_tile <= 1 << 20 && gp->vae_tile_stride <= 1 << 20,
            "vae_tile and vae_tile_stride must be in [0, 1048576] pixels");

@@ -35,6 +35,10 @@ void reexec_for_blas_kernels(char** argv) {
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) return;
   self[n] = '\0';  // the real path, so the process keeps its name (not "exe")
+  // Only when /proc/self/exe is this program: under `ld.so ./prog` or valgrind it is the loader or the tool.
+  const char* a = std::strrchr(argv[0], '/');
+  const char* s = std::strrchr(self, '/');
+  if (std::strcmp(a ? a + 1 : argv[0], s ? s + 1 : self) != 0) return;
   setenv("OPENBLAS_CORETYPE", fix, 1);
   execv(self, argv);  // returns only on failure: then carry on with the slow kernels
 }

@@ -35,7 +35,7 @@ class VideoVae {
     virtual ~DecodeStream() = default;
     // z [B, C, t, h, w] (de-normalised; undefined = no frames). The frames this makes final go to `sink`
     // as they are produced (any number of calls, possibly none); `last` ends the clip and flushes
-    // everything still pending.
+    // everything still pending; a push after that is an error. z is copied if the stream keeps it.
     virtual void push(Context& ctx, const Tensor& z, bool last, const FrameSink& sink) = 0;
     virtual size_t cache_bytes() const = 0;
   };
@@ -55,6 +55,9 @@ class VideoVae {
 
   // Throws one line naming the nearest valid values when frames x height x width cannot be encoded.
   virtual void check_video(int64_t frames, int64_t height, int64_t width) const = 0;
+  // Throws one line when latents of h x w cannot be decoded (with this tiling), so that a pipeline can
+  // refuse the job before any work.
+  virtual void check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling = {}) const = 0;
   // encode(x).latent_dist.mode(): x [B, C, F, H, W] in [-1, 1] -> [B, latent_channels, T, h, w].
   virtual Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling = {}) const = 0;
   virtual std::unique_ptr<DecodeStream> decode_stream(const VaeTiling& tiling = {}) const = 0;

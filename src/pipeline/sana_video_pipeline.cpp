@@ -77,16 +77,8 @@ void SanaVideoPipeline::validate(const GenerateParams& p_in) const {
   SV_CHECK(p.steps > 0 && p.steps <= 1000, "steps must be in [1, 1000], got ", p.steps);
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
   SV_CHECK(!p.has_image() || p.frames > ft, "image-to-video needs more than one latent frame (frames >= ", ft + 1, ")");
-  if (p.vae_tiling.enabled) {
-    SV_CHECK(vi.supports_tiling, "VAE tiling is not implemented for the ", vi.class_name,
-             " (its streamed decode already bounds memory)");
-    const int64_t f = vi.spatial_factor;
-    for (int64_t v : {p.vae_tiling.tile_height, p.vae_tiling.tile_width, p.vae_tiling.stride_height,
-                      p.vae_tiling.stride_width})
-      SV_CHECK(v > 0 && v % f == 0, "VAE tile sizes and strides must be positive multiples of ", f, " pixels, got ", v);
-    SV_CHECK(p.vae_tiling.stride_height <= p.vae_tiling.tile_height && p.vae_tiling.stride_width <= p.vae_tiling.tile_width,
-             "a VAE tile stride must not exceed the tile");
-  }
+  // Decoder limits (the LTX-2 decoder's reflect padding, the tile grid) before any work, not at decode.
+  vae_->check_decode_size(p.height / vi.spatial_factor, p.width / vi.spatial_factor, p.vae_tiling);
   // Caller-supplied tensors, checked here so that a wrong shape is the caller's error before any work.
   if (p.initial_latents.defined()) {
     const Shape shape{1, vi.latent_channels, (p.frames - 1) / ft + 1, p.height / vi.spatial_factor,

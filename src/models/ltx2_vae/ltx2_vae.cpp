@@ -117,6 +117,14 @@ void AutoencoderKLLTX2Video::check_latent_size(int64_t h, int64_t w) const {
            lo * cfg_.spatial_factor, " pixels a side), got ", h, " x ", w);
 }
 
+void AutoencoderKLLTX2Video::check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling) const {
+  if (tiling.enabled) {
+    check_tile_grid(*this, h, w, tiling);
+  } else {
+    check_latent_size(h, w);
+  }
+}
+
 void AutoencoderKLLTX2Video::check_latents(const Tensor& z) const {
   SV_CHECK(z.defined() && z.dim() == 5, "latents must be [B, C, T, h, w], got ", z.defined() ? shape_str(z.shape()) : "nothing");
   SV_CHECK(z.size(1) == cfg_.latent_channels, "latents have ", z.size(1), " channels but the VAE's latent_channels is ",
@@ -214,16 +222,25 @@ void AutoencoderKLLTX2Video::decoder_push(Context& ctx, DecoderState& st, const 
   run_from(ctx, st, 0, z, last, sink);
 }
 
+Tensor own_latents(Context& ctx, const Tensor& z) {
+  // The stream keeps references to the chunks it was given (conv windows), so it must own them: a
+  // caller may refill its buffer for the next push.
+  const Tensor t = ctx.to_device(z.device() == Device::CPU ? z.to_f32() : z.contiguous());
+  return t.device() == z.device() && t.raw() == z.raw() ? t.clone() : t;
+}
+
 namespace {
 class LtxDecodeStream : public VideoVae::DecodeStream {
  public:
   explicit LtxDecodeStream(const AutoencoderKLLTX2Video& vae) : vae_(vae), st_(vae.new_decoder_state()) {}
   void push(Context& ctx, const Tensor& z_in, bool last, const VideoVae::FrameSink& sink) override {
+    SV_CHECK(!finished_, "the decode stream has already ended");
     Tensor z;
     if (z_in.defined()) {
       vae_.check_latents(z_in);
-      z = ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in.contiguous());
+      z = own_latents(ctx, z_in);
     }
+    finished_ = last;
     vae_.decoder_push(ctx, st_, z, last, sink);
   }
   size_t cache_bytes() const override { return st_.bytes(); }
@@ -231,6 +248,7 @@ class LtxDecodeStream : public VideoVae::DecodeStream {
  private:
   const AutoencoderKLLTX2Video& vae_;
   AutoencoderKLLTX2Video::DecoderState st_;
+  bool finished_ = false;
 };
 }  // namespace
 

@@ -31,6 +31,7 @@ class AutoencoderKLLTX2Video : public VideoVae {
   const std::vector<double>& latents_mean() const override { return mean_; }
   const std::vector<double>& latents_std() const override { return std_; }
   void check_video(int64_t frames, int64_t height, int64_t width) const override;
+  void check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
   Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling = {}) const override;
   std::unique_ptr<VideoVae::DecodeStream> decode_stream(const VaeTiling& tiling = {}) const override;
   size_t decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;

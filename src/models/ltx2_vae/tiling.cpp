@@ -21,6 +21,33 @@ std::vector<int64_t> starts(int64_t n, int64_t stride) {
   return s;
 }
 
+// diffusers tiles a decode only when the latents exceed one tile.
+bool tiles_needed(const AutoencoderKLLTX2Video& vae, int64_t h, int64_t w, const VaeTiling& t) {
+  const int64_t f = vae.config().spatial_factor;
+  return w > t.tile_width / f || h > t.tile_height / f;
+}
+
+}  // namespace
+
+void check_tile_grid(const AutoencoderKLLTX2Video& vae, int64_t h, int64_t w, const VaeTiling& t) {
+  check_tiling(vae, t);
+  if (!tiles_needed(vae, h, w, t)) return vae.check_latent_size(h, w);
+  const int64_t f = vae.config().spatial_factor;
+  for (int64_t r : starts(h, t.stride_height / f))
+    for (int64_t c : starts(w, t.stride_width / f)) {
+      const int64_t th = std::min(t.tile_height / f, h - r), tw = std::min(t.tile_width / f, w - c);
+      try {
+        vae.check_latent_size(th, tw);
+      } catch (const Error&) {
+        SV_THROW("with ", t.tile_height, " px tiles every ", t.stride_height, " px, the tile at latent (", r, ", ", c,
+                 ") of ", h, " x ", w, " latents is ", th, " x ", tw, ", too small for the decoder's reflect padding; ",
+                 "choose another tile size, stride or frame size");
+      }
+    }
+}
+
+namespace {
+
 // Blends a grid of tiles in raster order (each with its blended upper and left neighbours), then
 // stitches the stride-cropped tiles into [B, C, T, H, W].
 Tensor blend_and_stitch(Context& ctx, std::vector<std::vector<Tensor>>& tiles, int64_t blend_h, int64_t blend_w,
@@ -55,6 +82,7 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
   TiledDecodeStream(const AutoencoderKLLTX2Video& vae, const VaeTiling& t) : vae_(vae), t_(t) { check_tiling(vae, t); }
 
   void push(Context& ctx, const Tensor& z_in, bool last, const VideoVae::FrameSink& sink) override {
+    SV_CHECK(!finished_, "the decode stream has already ended");
     const int64_t f = vae_.config().spatial_factor;
     const int64_t lmin_h = t_.tile_height / f, lmin_w = t_.tile_width / f;
     if (z_in.defined()) {
@@ -62,9 +90,9 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
       if (h_ < 0) start(z_in.size(3), z_in.size(4));
       SV_CHECK(z_in.size(3) == h_ && z_in.size(4) == w_, "latent chunks of one decode must keep their size");
     }
+    finished_ = last;
     if (h_ < 0) return;
-    const Tensor z =
-        z_in.defined() ? ctx.to_device(z_in.device() == Device::CPU ? z_in.to_f32() : z_in.contiguous()) : Tensor();
+    const Tensor z = z_in.defined() ? own_latents(ctx, z_in) : Tensor();
     if (untiled_) return vae_.decoder_push(ctx, states_[0][0], z, last, sink);
     // Every tile has the same temporal structure, so after a push each holds the same number of new frames.
     int64_t ready = -1;
@@ -105,31 +133,26 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
   }
 
  private:
+  // Members are set only once every check has passed, so a failed start leaves the stream unstarted.
   void start(int64_t h, int64_t w) {
     const int64_t f = vae_.config().spatial_factor;
-    h_ = h, w_ = w;
-    // diffusers tiles only when the latents exceed one tile.
-    untiled_ = !(w > t_.tile_width / f || h > t_.tile_height / f);
-    if (untiled_) {
-      rows_ = cols_ = {0};
-    } else {
-      rows_ = starts(h, t_.stride_height / f);
-      cols_ = starts(w, t_.stride_width / f);
-      for (int64_t r : rows_)
-        for (int64_t c : cols_)
-          vae_.check_latent_size(std::min(t_.tile_height / f, h - r), std::min(t_.tile_width / f, w - c));
-    }
-    states_.assign(rows_.size(), {});
+    check_tile_grid(vae_, h, w, t_);
+    const bool untiled = !tiles_needed(vae_, h, w, t_);
+    std::vector<int64_t> rows{0}, cols{0};
+    if (!untiled) rows = starts(h, t_.stride_height / f), cols = starts(w, t_.stride_width / f);
+    states_.assign(rows.size(), {});
     for (auto& row : states_)
-      for (size_t c = 0; c < cols_.size(); ++c) row.push_back(vae_.new_decoder_state());
-    out_.assign(rows_.size(), std::vector<FrameQueue>(cols_.size()));
-    pending_.assign(rows_.size(), std::vector<int64_t>(cols_.size(), 0));
+      for (size_t c = 0; c < cols.size(); ++c) row.push_back(vae_.new_decoder_state());
+    out_.assign(rows.size(), std::vector<FrameQueue>(cols.size()));
+    pending_.assign(rows.size(), std::vector<int64_t>(cols.size(), 0));
+    rows_ = std::move(rows), cols_ = std::move(cols), untiled_ = untiled;
+    h_ = h, w_ = w;
   }
 
   const AutoencoderKLLTX2Video& vae_;
   VaeTiling t_;
   int64_t h_ = -1, w_ = -1;
-  bool untiled_ = false;
+  bool untiled_ = false, finished_ = false;
   std::vector<int64_t> rows_, cols_;
   std::vector<std::vector<AutoencoderKLLTX2Video::DecoderState>> states_;
   std::vector<std::vector<FrameQueue>> out_;  // decoded tile frames not yet blended

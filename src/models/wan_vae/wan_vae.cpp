@@ -184,6 +184,11 @@ void AutoencoderKLWan::check_video(int64_t frames, int64_t height, int64_t width
   SV_CHECK(frames > 0 && height > 0 && width > 0, "video ", frames, " x ", height, " x ", width, " has an empty dimension");
 }
 
+void AutoencoderKLWan::check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling) const {
+  SV_CHECK(h > 0 && w > 0, "latents of ", h, " x ", w, " have an empty dimension");
+  SV_CHECK(!tiling.enabled, "VAE tiling is not implemented for the Wan VAE (its streamed decode already bounds memory)");
+}
+
 Tensor AutoencoderKLWan::encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling) const {
   SV_CHECK(!tiling.enabled, "VAE tiling is not implemented for the Wan VAE (its streamed decode already bounds memory)");
   return encode(ctx, x).narrow(1, 0, cfg_.z_dim).contiguous();

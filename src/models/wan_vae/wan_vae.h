@@ -39,6 +39,7 @@ class AutoencoderKLWan : public VideoVae {
   const std::vector<double>& latents_std() const override { return cfg_.latents_std; }
   void check_declared_factors() const override;
   void check_video(int64_t frames, int64_t height, int64_t width) const override;
+  void check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling) const override;
   Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling) const override;
   std::unique_ptr<VideoVae::DecodeStream> decode_stream(const VaeTiling& tiling) const override;
   // A lower bound on the device memory one streamed decode step needs for latents of h x w (the
