@@ -455,7 +455,7 @@ TEST_P(CudaLtx2VaeGolden, DecodeEncodeTiledStreaming) {
   EXPECT_LE(rel_l2(bvae->decode(bctx, z).to_host(), ref.get("sample")), 1e-2) << "decode bf16";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, CudaLtx2VaeGolden, ::testing::Values("a", "b"));
+INSTANTIATE_TEST_SUITE_P(Cases, CudaLtx2VaeGolden, ::testing::Values("a", "b", "c"));
 
 // The 720p layout end to end on the GPU (fp32) against the CPU run.
 TEST(CudaPipeline720, TextToVideoMatchesCpu) {

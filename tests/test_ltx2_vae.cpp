@@ -58,7 +58,9 @@ TEST_P(Ltx2VaeGolden, StreamingDecodeEqualsWholeDecode) {
   SV_EXPECT_CLOSE(joined, whole, 1e-6, "streamed vs whole");
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, Ltx2VaeGolden, ::testing::Values("a", "b"));
+// "c" is the LTX-2.3 layout (SANA-Video 2.0's VAE): four up blocks with factors (2, 2, 1, 2), a temporal-only
+// and a spatial-only upsampler, its types stored as the released config stores them (decoder_upsample_type).
+INSTANTIATE_TEST_SUITE_P(Cases, Ltx2VaeGolden, ::testing::Values("a", "b", "c"));
 
 VaeTiling golden_tiling() {
   const auto j = io::JsonConfig::load(case_dir("a") + "/tiling.json").json();

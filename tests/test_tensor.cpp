@@ -1,4 +1,6 @@
 // Tensor views, strides and dtype conversion.
+#include "core/context.h"
+#include "core/host_cpu.h"
 #include "core/tensor.h"
 #include "test_util.h"
 
@@ -49,6 +51,29 @@ TEST(Tensor, DtypeRoundTrips) {
 TEST(Tensor, RejectsBadShapes) {
   EXPECT_THROW(Tensor::empty({-1, 3}), Error);
   EXPECT_THROW(Tensor::empty({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}
+
+}  // namespace
+}  // namespace sv
+
+namespace sv {
+namespace {
+
+// A container's CPU quota (cgroup v2 cpu.max) caps the default thread count.
+TEST(HostCpu, QuotaFromCpuMax) {
+  EXPECT_EQ(cpus_from_cpu_max("200000 100000"), 2);
+  EXPECT_EQ(cpus_from_cpu_max("150000 100000\n"), 2);  // 1.5 CPUs: two threads, rounded up
+  EXPECT_EQ(cpus_from_cpu_max("50000 100000"), 1);
+  EXPECT_EQ(cpus_from_cpu_max("max 100000"), 0);
+  EXPECT_EQ(cpus_from_cpu_max(""), 0);
+  EXPECT_EQ(cpus_from_cpu_max("12x 100000"), 0);
+  EXPECT_EQ(cpus_from_cpu_max("100000 0"), 0);
+  const int quota = cgroup_cpu_limit();
+  Context ctx(Device::CPU, 0);
+  if (quota > 0 && !std::getenv("OMP_NUM_THREADS")) {
+    EXPECT_LE(ctx.threads(), quota);
+  }
+  EXPECT_GE(ctx.threads(), 1);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "core/context.h"
 
+#include "core/host_cpu.h"
 #include "core/host_memory.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #ifdef _OPENMP
@@ -28,10 +30,13 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   }
   if (threads <= 0) {
 #ifdef _OPENMP
-    threads = omp_get_max_threads();
+    threads = omp_get_max_threads();  // the affinity mask, or OMP_NUM_THREADS
 #else
     threads = static_cast<int>(std::thread::hardware_concurrency());
 #endif
+    // A container's CPU quota, unless the user chose a count.
+    const int quota = std::getenv("OMP_NUM_THREADS") ? 0 : cgroup_cpu_limit();
+    if (quota > 0 && quota < threads) threads = quota;
   }
   threads_ = threads > 0 ? threads : 1;
   // BLAS keeps its own pool; size it to the context so kernels and GEMMs agree.

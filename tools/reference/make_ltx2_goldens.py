@@ -46,6 +46,18 @@ CASES = {
                           decoder_spatial_padding_mode="zeros",
                           spatial_compression_ratio=16, temporal_compression_ratio=4),
               latents=(2, 8, 2, 3, 5), video=(2, 3, 9, 48, 80), scale=0.05),
+    # "c": the LTX-2.3 layout of SANA-Video 2.0 in miniature: 4 up blocks with upsample_factor (2, 2, 1, 2),
+    # types (spatiotemporal, spatiotemporal, temporal, spatial), widths mirroring (256, 512, 512, 1024). Its
+    # saved config then stores them as the released one does: decoder_upsample_type (the reverse) and no
+    # upsample_type, which the official loader turns back (sana_video2_reference.md 3.3).
+    "c": dict(config=dict(latent_channels=8, block_out_channels=(8, 16, 32, 32), layers_per_block=(1, 1, 1, 1, 1),
+                          decoder_block_out_channels=(8, 16, 16, 32), decoder_layers_per_block=(1, 1, 1, 1, 1),
+                          decoder_spatio_temporal_scaling=(True, True, True, True),
+                          decoder_inject_noise=(False,) * 5, upsample_residual=(True,) * 4,
+                          upsample_factor=(2, 2, 1, 2),
+                          upsample_type=("spatiotemporal", "spatiotemporal", "temporal", "spatial"),
+                          decoder_causal=False, spatial_compression_ratio=32, temporal_compression_ratio=8),
+              latents=(1, 8, 2, 2, 3), video=(1, 3, 9, 64, 96), scale=0.05, released_keys=True),
 }
 
 
@@ -93,6 +105,13 @@ def vae_goldens():
             with open(os.path.join(d, "tiling.json"), "w") as f:
                 json.dump(spec["tiling"], f, indent=1)
             print(f"{name} tiled: {tuple(tiled.shape)} |tiled - untiled| max {float((tiled - full).abs().max()):.3f}")
+        if spec.get("released_keys"):
+            cfg_path = os.path.join(d, "config.json")
+            with open(cfg_path) as f:
+                cfg = json.load(f)
+            cfg["decoder_upsample_type"] = list(reversed(cfg.pop("upsample_type")))
+            with open(cfg_path, "w") as f:
+                json.dump(cfg, f, indent=2)
         save_file(inputs, os.path.join(d, "inputs.safetensors"))
         save_file(exp, os.path.join(d, "expected.safetensors"))
         print(f"{name}: sample {tuple(sample.shape)} |max| {float(sample.abs().max()):.3f}; "

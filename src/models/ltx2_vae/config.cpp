@@ -1,5 +1,6 @@
 #include "models/ltx2_vae/config.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/error.h"
@@ -74,6 +75,13 @@ Config Config::from_json(const io::JsonConfig& j) {
   const std::vector<bool> noise = bools(j, "decoder_inject_noise", std::vector<bool>(n_up + 1, false), n_up + 1);
   c.downsample_type = strings(j, "downsample_type", c.downsample_type);
   c.upsample_type = strings(j, "upsample_type", c.upsample_type);
+  // The LTX-2.3 VAE (SANA-Video 2.0) stores decoder_upsample_type, in encoder order, and no upsample_type;
+  // the official loader (and SGLang, vLLM-Omni) pass its reverse as upsample_type. A null, as in the
+  // SANA 720p config, means nothing.
+  if (!j.has("upsample_type") && j.has("decoder_upsample_type")) {
+    c.upsample_type = strings(j, "decoder_upsample_type", {});
+    std::reverse(c.upsample_type.begin(), c.upsample_type.end());
+  }
   c.upsample_factor = j.get_int_list("upsample_factor", c.upsample_factor);
   c.encoder_causal = j.get_bool("encoder_causal", c.encoder_causal);
   c.decoder_causal = j.get_bool("decoder_causal", c.decoder_causal);
