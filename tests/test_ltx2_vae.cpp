@@ -49,10 +49,8 @@ TEST_P(Ltx2VaeGolden, StreamingDecodeEqualsWholeDecode) {
   const Tensor z = io::TensorSource::open(case_dir(GetParam()) + "/inputs.safetensors").get("latents");
   Context ctx(Device::CPU, 2);
   const Tensor whole = vae->decode(ctx, z);
-  auto s = vae->decode_stream();
   std::vector<Tensor> parts;
-  for (int64_t t = 0; t < z.size(2); ++t)
-    s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2), [&](const Tensor& f) { parts.push_back(f); });
+  vae->decode_streamed(ctx, z, [&](const Tensor& f) { parts.push_back(f); });
   const Tensor joined = ops::cat(ctx, parts, 2);
   ASSERT_EQ(joined.shape(), whole.shape());
   SV_EXPECT_CLOSE(joined, whole, 1e-6, "streamed vs whole");
@@ -84,10 +82,8 @@ TEST(Ltx2Vae, TiledDecodeAndEncodeMatchDiffusers) {
   ASSERT_EQ(tiled.shape(), ref.get("sample_tiled").shape());
   SV_EXPECT_CLOSE(tiled, ref.get("sample_tiled"), 1e-4, "tiled sample");
   // Tiles blend per frame, so the tiled decode streams too.
-  auto s = vae->decode_stream(t);
   std::vector<Tensor> parts;
-  for (int64_t i = 0; i < z.size(2); ++i)
-    s->push(ctx, z.narrow(2, i, 1).contiguous(), i + 1 == z.size(2), [&](const Tensor& f) { parts.push_back(f); });
+  vae->decode_streamed(ctx, z, [&](const Tensor& f) { parts.push_back(f); }, t);
   SV_EXPECT_CLOSE(ops::cat(ctx, parts, 2), tiled, 1e-6, "streamed tiled vs tiled");
   SV_EXPECT_CLOSE(vae->encode_mean(ctx, in.get("video_tiled"), t), ref.get("latent_mean_tiled"), 1e-4, "tiled encode");
   // Tiling changes the numbers (the golden is not the untiled decode).

@@ -8,56 +8,19 @@
 #include "io/safetensors.h"
 #include "ops/ops.h"
 #include "pipeline/sana_video_pipeline.h"
+#include "pipeline_golden.h"
 #include "test_util.h"
 
 namespace sv {
 namespace {
-
-double psnr01(const std::vector<float>& a, const std::vector<float>& b) {
-  double se = 0;
-  for (size_t i = 0; i < a.size(); ++i) se += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-  const double mse = se / static_cast<double>(a.size());
-  return mse == 0 ? 200.0 : 10.0 * std::log10(1.0 / mse);
-}
 
 class PipelineGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PipelineGolden, TextToVideoMatchesDiffusers) {
   static auto pipe = pipeline::SanaVideoPipeline::load(test::golden("pipeline/tiny_t2v"));
   const auto meta = io::JsonConfig::load(test::golden("pipeline/cases.json")).json()[GetParam()];
-  pipeline::GenerateParams p;
-  p.prompt = meta["prompt"].get<std::string>();
-  p.negative_prompt = meta["negative_prompt"].get<std::string>();
-  p.steps = meta["num_inference_steps"].get<int>();
-  p.guidance_scale = meta["guidance_scale"].get<double>();
-  p.seed = meta["seed"].get<uint64_t>();
-  p.height = meta["height"].get<int>();
-  p.width = meta["width"].get<int>();
-  p.frames = meta["frames"].get<int>();
-  if (meta.contains("image")) p.image_path = test::golden(meta["image"].get<std::string>());
-  if (meta["scheduler"] == "FlowMatchEulerDiscreteScheduler") {
-    p.sampler = "euler";
-    p.shift = 8.0;
-  } else if (meta["scheduler"] == "UniPCMultistepScheduler") {
-    p.sampler = "unipc";
-    p.shift = 8.0;
-  }
-  Context ctx(Device::CPU, 2);
-  std::vector<Tensor> chunks;
-  pipeline::GenerateCallbacks cb;
-  cb.on_frames = [&](const Tensor& f) { chunks.push_back(f); };
-  const pipeline::GenerateResult r = pipe->generate(ctx, p, cb);
-  const io::TensorSource ref = io::TensorSource::open(test::golden("pipeline/" + GetParam() + ".safetensors"));
-  SV_EXPECT_CLOSE(r.latents, ref.get("latents"), 1e-3, "final latents");
-  // Frames: ours [1, 3, F, H, W] in [-1, 1]; diffusers "np" [1, F, H, W, 3] in [0, 1].
-  const Tensor frames = ops::cat(ctx, chunks, 2);
-  const Tensor ours01 = frames.permute({0, 2, 3, 4, 1}).contiguous();
-  std::vector<float> a = ours01.to_vector();
-  for (float& v : a) v = std::min(1.0f, std::max(0.0f, v * 0.5f + 0.5f));
-  const std::vector<float> b = ref.get("frames").to_vector();
-  ASSERT_EQ(a.size(), b.size());
-  const double db = psnr01(a, b);
-  EXPECT_GE(db, 50.0) << "frames PSNR " << db << " dB";
+  test::expect_generate_matches(*pipe, test::params_from_case(meta),
+                                test::golden("pipeline/" + GetParam() + ".safetensors"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, PipelineGolden, ::testing::Values("t2v_dpm", "t2v_dpm_nocfg", "t2v_euler", "t2v_unipc", "t2i_dpm",

@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "ops/ops.h"
 #include "pipeline/sana_video_pipeline.h"
+#include "pipeline_golden.h"
 #include "test_util.h"
 
 namespace sv {
@@ -23,33 +24,8 @@ class Pipeline720 : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Pipeline720, MatchesDiffusers) {
   const auto meta = io::JsonConfig::load(test::golden("ltx2_pipeline/cases.json")).json()[GetParam()];
-  pipeline::GenerateParams p;
-  p.prompt = meta["prompt"].get<std::string>();
-  p.negative_prompt = meta["negative_prompt"].get<std::string>();
-  p.steps = meta["num_inference_steps"].get<int>();
-  p.guidance_scale = meta["guidance_scale"].get<double>();
-  p.seed = meta["seed"].get<uint64_t>();
-  p.height = meta["height"].get<int>();
-  p.width = meta["width"].get<int>();
-  p.frames = meta["frames"].get<int>();
-  if (meta.contains("image")) p.image_path = test::golden(meta["image"].get<std::string>());
-  Context ctx(Device::CPU, 2);
-  std::vector<Tensor> chunks;
-  pipeline::GenerateCallbacks cb;
-  cb.on_frames = [&](const Tensor& f) { chunks.push_back(f); };
-  const pipeline::GenerateResult r = pipe720().generate(ctx, p, cb);
-  const io::TensorSource ref = io::TensorSource::open(test::golden("ltx2_pipeline/" + GetParam() + ".safetensors"));
-  SV_EXPECT_CLOSE(r.latents, ref.get("latents"), 1e-3, "final latents");
-  // Frames: ours [1, 3, F, H, W], unclamped; diffusers "np" [1, F, H, W, 3] = (x / 2 + 0.5).clamp(0, 1).
-  const Tensor ours = ops::cat(ctx, chunks, 2).permute({0, 2, 3, 4, 1}).contiguous();
-  std::vector<float> a = ours.to_vector();
-  for (float& v : a) v = std::min(1.0f, std::max(0.0f, v * 0.5f + 0.5f));
-  const std::vector<float> b = ref.get("frames").to_vector();
-  ASSERT_EQ(a.size(), b.size());
-  double se = 0;
-  for (size_t i = 0; i < a.size(); ++i) se += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-  const double db = se == 0 ? 200.0 : 10.0 * std::log10(static_cast<double>(a.size()) / se);
-  EXPECT_GE(db, 50.0) << "frames PSNR " << db << " dB";
+  test::expect_generate_matches(pipe720(), test::params_from_case(meta),
+                                test::golden("ltx2_pipeline/" + GetParam() + ".safetensors"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Pipeline720, ::testing::Values("t2v", "i2v"));

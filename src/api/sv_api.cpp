@@ -153,12 +153,9 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   p.resolution_binning = gp->resolution_binning == 1 ||
                          (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
   SV_CHECK(!(gp->vae_tiling && gp->long_video), "VAE tiling is not available in long video mode (its decode streams block by block)");
-  p.vae_tiling.enabled = gp->vae_tiling != 0;
   SV_CHECK(gp->vae_tile >= 0 && gp->vae_tile_stride >= 0 && gp->vae_tile <= 1 << 20 && gp->vae_tile_stride <= 1 << 20,
            "vae_tile and vae_tile_stride must be in [0, 1048576] pixels");
-  if (gp->vae_tile > 0) p.vae_tiling.tile_height = p.vae_tiling.tile_width = gp->vae_tile;
-  p.vae_tiling.stride_height = p.vae_tiling.stride_width =
-      gp->vae_tile_stride > 0 ? gp->vae_tile_stride : std::min<int64_t>(448, p.vae_tiling.tile_width);
+  p.vae_tiling = sv::VaeTiling::square(gp->vae_tiling != 0, gp->vae_tile, gp->vae_tile_stride);
   const std::string chi = gp->chi ? gp->chi : "diffusers";
   SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
   p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;

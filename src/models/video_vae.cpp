@@ -27,6 +27,12 @@ Tensor VideoVae::decode(Context& ctx, const Tensor& z, const VaeTiling& tiling) 
   return parts.size() == 1 ? parts[0] : ops::cat(ctx, parts, 2);
 }
 
+void VideoVae::decode_streamed(Context& ctx, const Tensor& z, const FrameSink& sink, const VaeTiling& tiling) const {
+  SV_CHECK(z.defined() && z.dim() == 5, "latents must be [B, C, T, h, w]");
+  auto s = decode_stream(tiling);
+  for (int64_t t = 0; t < z.size(2); ++t) s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2), sink);
+}
+
 void VideoVae::check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling) const {
   const size_t need = decode_bytes_lower_bound(h, w, tiling), have = ctx.available_bytes();
   const int64_t f = info().spatial_factor;

@@ -2,6 +2,7 @@
 // factors and latent statistics, the posterior mean of an encode, and a streaming decode. A new VAE
 // is a new folder under models/ implementing this, chosen by its config's _class_name in load().
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,14 @@ namespace sv {
 struct VaeTiling {
   bool enabled = false;
   int64_t tile_height = 512, tile_width = 512, stride_height = 448, stride_width = 448;
+  // Square tiles as the CLI and the C API take them: 0 = diffusers' 512 px tile, stride min(448, tile).
+  static VaeTiling square(bool enabled, int64_t tile, int64_t stride) {
+    VaeTiling t;
+    t.enabled = enabled;
+    if (tile > 0) t.tile_height = t.tile_width = tile;
+    t.stride_height = t.stride_width = stride > 0 ? stride : std::min<int64_t>(448, t.tile_width);
+    return t;
+  }
 };
 
 class VideoVae {
@@ -63,6 +72,9 @@ class VideoVae {
   virtual std::unique_ptr<DecodeStream> decode_stream(const VaeTiling& tiling = {}) const = 0;
   // vae.decode(z).sample in one call (the whole clip).
   Tensor decode(Context& ctx, const Tensor& z, const VaeTiling& tiling = {}) const;
+  // The same frames as decode(), streamed as generation produces them: one latent frame pushed at a
+  // time, finished frames to `sink` as they come.
+  void decode_streamed(Context& ctx, const Tensor& z, const FrameSink& sink, const VaeTiling& tiling = {}) const;
 
   // A lower bound on the device memory a streamed decode of h x w latents needs (what one latent frame's
   // activations and the caches take); check_decode_fits throws one line when the device has less.

@@ -157,11 +157,8 @@ int main(int argc, char** argv) {
       vae = sv::VideoVae::load(model, &ctx);
       run = [&] {
         if (stream) {  // one latent frame at a time, finished frames to the host as a writer takes them
-          const sv::Tensor z = in.get("latents");
-          auto s = vae->decode_stream(tiling);
-          for (int64_t t = 0; t < z.size(2); ++t)
-            s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2),
-                    [](const sv::Tensor& f) { to_rgb_like_a_writer(f.to_host()); });
+          vae->decode_streamed(
+              ctx, in.get("latents"), [](const sv::Tensor& f) { to_rgb_like_a_writer(f.to_host()); }, tiling);
         } else {
           vae->decode(ctx, in.get("latents"), tiling);
         }

@@ -20,20 +20,10 @@ import subprocess
 import sys
 import tempfile
 
-PEER = r"""
-import json, sys, time, torch
-from diffusers import AutoencoderKLLTX2Video
-from safetensors.torch import load_file
-torch.set_num_threads(int(sys.argv[3])); torch.set_grad_enabled(False)
-vae = AutoencoderKLLTX2Video.from_pretrained(sys.argv[1]).eval()
-z = load_file(sys.argv[2])["latents"]
-ts = []
-for _ in range(int(sys.argv[4])):
-    t = time.perf_counter(); vae.decode(z); ts.append(time.perf_counter() - t)
-s = sorted(ts)
-print(json.dumps({"engine": "diffusers", "median_s": s[len(s) // 2], "all_s": ts,
-                  "peak_rss_mib": [float(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0]}))
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_vae_cpu import peer_script  # noqa: E402
+
+PEER = peer_script("AutoencoderKLLTX2Video")
 
 
 def main():

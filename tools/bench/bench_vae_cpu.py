@@ -16,12 +16,15 @@ import subprocess
 import sys
 import tempfile
 
-PEER = r"""
+
+def peer_script(cls: str) -> str:
+    """The diffusers side, run as `python -c`: argv = model dir, latents file, threads, iterations."""
+    return r"""
 import json, sys, time, torch
-from diffusers import AutoencoderKLWan
+from diffusers import CLS
 from safetensors.torch import load_file
 torch.set_num_threads(int(sys.argv[3])); torch.set_grad_enabled(False)
-vae = AutoencoderKLWan.from_pretrained(sys.argv[1]).eval()
+vae = CLS.from_pretrained(sys.argv[1]).eval()
 z = load_file(sys.argv[2])["latents"]
 ts = []
 for _ in range(int(sys.argv[4])):
@@ -29,7 +32,10 @@ for _ in range(int(sys.argv[4])):
 s = sorted(ts)
 print(json.dumps({"engine": "diffusers", "median_s": s[len(s) // 2], "all_s": ts,
                   "peak_rss_mib": [float(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0]}))
-"""
+""".replace("CLS", cls)
+
+
+PEER = peer_script("AutoencoderKLWan")
 
 
 def main():

@@ -55,11 +55,11 @@ class Args {
   // --vae-tile PX / --vae-tile-stride PX set both sides (and turn tiling on; the stride defaults to
   // min(448, tile), as in the C API).
   VaeTiling vae_tiling(const std::string& cmd) const {
-    VaeTiling t;
-    t.enabled = get_int("--vae-tiling", 0, cmd) != 0 || has("--vae-tile") || has("--vae-tile-stride");
-    t.tile_height = t.tile_width = get_int("--vae-tile", 512, cmd);
-    t.stride_height = t.stride_width = get_int("--vae-tile-stride", std::min<int>(448, static_cast<int>(t.tile_width)), cmd);
-    return t;
+    const int tile = get_int("--vae-tile", 0, cmd), stride = get_int("--vae-tile-stride", 0, cmd);
+    SV_CHECK((!has("--vae-tile") || tile > 0) && (!has("--vae-tile-stride") || stride > 0), cmd,
+             ": --vae-tile and --vae-tile-stride take a positive number of pixels");
+    return VaeTiling::square(get_int("--vae-tiling", 0, cmd) != 0 || has("--vae-tile") || has("--vae-tile-stride"), tile,
+                             stride);
   }
   static std::set<std::string> with_tiling(std::set<std::string> known) {
     known.insert({"--vae-tiling", "--vae-tile", "--vae-tile-stride"});

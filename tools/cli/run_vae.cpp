@@ -33,7 +33,6 @@ int run_vae_decode(const std::vector<std::string>& argv) {
   SV_CHECK(dtype_is_float(z.dtype()), in_path, ": 'latents' must be floating point");
   SV_CHECK(z.size(0) > 0 && z.size(2) > 0 && z.size(3) > 0 && z.size(4) > 0, in_path, ": 'latents' ",
            shape_str(z.shape()), " have an empty dimension");
-  auto stream = vae->decode_stream(tiling);
   std::unique_ptr<io::VideoWriter> writer;
   if (args.has("--video")) {
     SV_CHECK(z.size(0) == 1, cmd, ": --video writes one clip; the latents hold a batch of ", z.size(0));
@@ -44,12 +43,14 @@ int run_vae_decode(const std::vector<std::string>& argv) {
     writer = io::VideoWriter::open(args.get("--video", cmd), o);
   }
   std::vector<Tensor> parts;
-  for (int64_t t = 0; t < z.size(2); ++t)
-    stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2), [&](const Tensor& f) {
-      const Tensor frames = f.to_host();
-      if (writer) writer->write_frames(frames.select(0, 0));
-      if (args.has("--output")) parts.push_back(frames);
-    });
+  vae->decode_streamed(
+      ctx, z,
+      [&](const Tensor& f) {
+        const Tensor frames = f.to_host();
+        if (writer) writer->write_frames(frames.select(0, 0));
+        if (args.has("--output")) parts.push_back(frames);
+      },
+      tiling);
   if (writer) writer->finish();
   Context host(Device::CPU, 1);
   if (args.has("--output")) io::write_safetensors(args.get("--output", cmd), {{"sample", ops::cat(host, parts, 2)}});

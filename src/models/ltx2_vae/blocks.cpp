@@ -23,12 +23,6 @@ size_t FrameQueue::bytes() const {
   return b;
 }
 
-Tensor join_frames(Context& ctx, const Tensor& a, const Tensor& b) {
-  if (!a.defined()) return b;
-  if (!b.defined()) return a;
-  return ops::cat(ctx, {a, b}, 2);
-}
-
 Tensor rms_silu(Context& ctx, const Tensor& x) {
   return x.defined() ? ops::channel_rms_norm_act(ctx, x, 1e-8f, ops::Act::SiLU) : Tensor();
 }

@@ -24,15 +24,17 @@ class FrameQueue {
     if (x.defined()) chunks_.push_back(x);
   }
   Tensor pop(Context& ctx, int64_t n);  // the first n frames, [B, C, n, H, W]
+  int64_t frames() const {
+    int64_t n = -offset_;
+    for (const Tensor& t : chunks_) n += t.size(2);
+    return n;
+  }
   size_t bytes() const;
 
  private:
   std::vector<Tensor> chunks_;
   int64_t offset_ = 0;  // frames of chunks_[0] already popped
 };
-
-// Concatenates two chunks in time (either may be undefined).
-Tensor join_frames(Context& ctx, const Tensor& a, const Tensor& b);
 
 // LTX2VideoCausalConv3d: 3x3x3 conv, spatial padding 1 (zeros or reflect), time padded with copies of the
 // first frame (causal: 2 in front) or of the first and the last (non-causal: 1 in front, 1 behind).

@@ -103,20 +103,14 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
           const int64_t hh = std::min(lmin_h, h_ - rows_[r]), ww = std::min(lmin_w, w_ - cols_[c]);
           part = z.narrow(3, rows_[r], hh).narrow(4, cols_[c], ww).contiguous();
         }
-        int64_t n = 0;
-        vae_.decoder_push(ctx, states_[r][c], part, last, [&](const Tensor& t) {
-          out_[r][c].push(t);
-          n += t.size(2);
-        });
-        pending_[r][c] += n;
-        ready = ready < 0 ? pending_[r][c] : std::min(ready, pending_[r][c]);
+        vae_.decoder_push(ctx, states_[r][c], part, last, [&](const Tensor& t) { out_[r][c].push(t); });
+        ready = ready < 0 ? out_[r][c].frames() : std::min(ready, out_[r][c].frames());
       }
     for (int64_t i = 0; i < ready; ++i) {  // blended and stitched a frame at a time
       std::vector<std::vector<Tensor>> tiles(rows_.size());
       for (size_t r = 0; r < rows_.size(); ++r)
         for (size_t c = 0; c < cols_.size(); ++c) {
           tiles[r].push_back(out_[r][c].pop(ctx, 1));  // a tensor of its own: blended in place
-          --pending_[r][c];
         }
       sink(blend_and_stitch(ctx, tiles, t_.tile_height - t_.stride_height, t_.tile_width - t_.stride_width,
                             t_.stride_height, t_.stride_width, h_ * f, w_ * f));
@@ -144,7 +138,6 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
     for (auto& row : states_)
       for (size_t c = 0; c < cols.size(); ++c) row.push_back(vae_.new_decoder_state());
     out_.assign(rows.size(), std::vector<FrameQueue>(cols.size()));
-    pending_.assign(rows.size(), std::vector<int64_t>(cols.size(), 0));
     rows_ = std::move(rows), cols_ = std::move(cols), untiled_ = untiled;
     h_ = h, w_ = w;
   }
@@ -156,7 +149,6 @@ class TiledDecodeStream : public VideoVae::DecodeStream {
   std::vector<int64_t> rows_, cols_;
   std::vector<std::vector<AutoencoderKLLTX2Video::DecoderState>> states_;
   std::vector<std::vector<FrameQueue>> out_;  // decoded tile frames not yet blended
-  std::vector<std::vector<int64_t>> pending_;
 };
 
 }  // namespace
