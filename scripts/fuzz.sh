@@ -30,7 +30,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_
   -DOpenMP_CXX_FLAGS="-fopenmp=libgomp" -DOpenMP_CXX_LIB_NAMES=gomp \
   -DOpenMP_gomp_LIBRARY="$(g++ -print-file-name=libgomp.so)" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-TARGETS="safetensors configs tokenizer_json tokenize_text sentencepiece image prompt_schedule"
+TARGETS="safetensors torch_pth configs tokenizer_json tokenize_text sentencepiece image prompt_schedule"
 [ -n "$ONLY" ] && TARGETS="$ONLY"
 cmake --build "$BUILD" -j"$(nproc)" --target $(for t in $TARGETS; do printf 'fuzz_%s ' "$t"; done)
 
@@ -38,6 +38,7 @@ G="$ROOT/tests/golden"
 seed() {  # target -> files that start its corpus
   case "$1" in
     safetensors) find "$G" -name '*.safetensors' -size -64k ;;
+    torch_pth) find "$G/pth" -name '*.pth' ;;
     configs) find "$G" "$ROOT/models" -name '*.json' -size -64k ;;
     tokenizer_json) find "$G/text" -name 'tokenizer.json' ;;
     tokenize_text) printf '%s\n' "$G/text/tokenizer_cases.json" ;;

@@ -181,5 +181,25 @@ if "$BIN" run transformer-blocks --model "$M" --inputs "$B2/inputs.safetensors" 
   pass=$((pass+1)); else echo "FAIL transformer-blocks parity"; fail=$((fail+1)); fi
 check_err blocks-window "--window-blocks must be >= 0" "$BIN" run transformer-blocks --model "$M" --inputs "$B2/inputs.safetensors" --output "$T/o.safetensors" --window-blocks -1
 check_err blocks-missing "missing input tensor 'context_latents'" "$BIN" run transformer-blocks --model "$M" --inputs "$M/inputs.safetensors" --output "$T/o.safetensors"
+# SANA-Video 2.0: convert the release (.pth + config.yaml), run its transformer, match the official
+# modules; hostile and mismatched inputs are one error line and leave no folder.
+S2="$GOLD/sana_video2/tiny"
+if "$BIN" convert "$S2/model.pth" --config "$S2/config.yaml" -o "$T/sv2" >/dev/null &&
+   "$BIN" run transformer --model "$T/sv2" --inputs "$S2/per_frame/inputs.safetensors" --output "$T/sv2.safetensors" &&
+   "$BIN" compare "$T/sv2.safetensors" "$S2/per_frame/expected.safetensors" --tensor sample --tol 1e-4; then
+  pass=$((pass+1)); else echo "FAIL sana-video 2.0 convert + run transformer parity"; fail=$((fail+1)); fi
+check_err sv2-hostile "refusing global posix.system" "$BIN" convert "$GOLD/pth/hostile_os_system.pth" --config "$S2/config.yaml" -o "$T/o.safetensors"
+check_err sv2-hostile-plain "refusing global builtins.eval" "$BIN" convert "$GOLD/pth/hostile_eval.pth" -o "$T/o.safetensors"
+sed 's/ffn_type: SwiGLU/ffn_type: GLUMBConv/' "$S2/config.yaml" > "$T/bad.yaml"
+check_err sv2-yaml-key "model.ffn_type = GLUMBConv is not supported" "$BIN" convert "$S2/model.pth" --config "$T/bad.yaml" -o "$T/o.safetensors"
+sed 's/mlp_ratio: 2.5/mlp_ratio: 4.0/' "$S2/config.yaml" > "$T/shape.yaml"
+check_err sv2-shapes "does not match" "$BIN" convert "$S2/model.pth" --config "$T/shape.yaml" -o "$T/o.safetensors"
+check_err sv2-exists "already exists" "$BIN" convert "$S2/model.pth" --config "$S2/config.yaml" -o "$T/sv2"
+check_err sv2-key "no top-level entry 'nope'" "$BIN" convert "$S2/model.pth" -o "$T/o.safetensors" --key nope
+check_err sv2-not-pth "not a PyTorch checkpoint" "$BIN" convert "$S2/config.yaml" -o "$T/o.safetensors"
+check_err sv2-generate "generate does not run SANA-Video 2.0 yet" "$BIN" generate -m "$T/sv2" -p "x" -o "$T/o.mp4"
+check_err sv2-v1-inputs "no guidance embedding" "$BIN" run transformer --model "$T/sv2" --inputs "$GOLD/sana_dit/affine_guidance/inputs.safetensors" --output "$T/o.safetensors"
+check_err sv1-on-sv2-inputs "channels but the model's in_channels" "$BIN" run transformer --model "$M" --inputs "$S2/scalar/inputs.safetensors" --output "$T/o.safetensors"
+[ ! -e "$T/o.mp4" ] || { echo "FAIL sv2-generate left a file"; fail=$((fail+1)); }
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -3,7 +3,10 @@
 // CUDA fp32 (1e-4), and the embedded toy model end to end with the transformer and text encoder on the
 // GPU. Without a CUDA device every test here is reported as skipped (CTest counts it as skipped).
 // The CPU-side behaviour of a missing GPU is tested at the end and runs everywhere.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
@@ -15,6 +18,8 @@
 #include "models/gemma2/gemma2.h"
 #include "models/sana_dit/sana_dit.h"
 #include "models/ltx2_vae/ltx2_vae.h"
+#include "models/sana_video2/release.h"
+#include "models/sana_video2/transformer.h"
 #include "models/wan_vae/wan_vae.h"
 #include "ops/ops.h"
 #include "pipeline/long_video.h"
@@ -271,6 +276,39 @@ TEST(CudaOps, Ltx2VaeOps) {
   }
 }
 
+TEST(CudaOps, SanaVideo2Ops) {
+  SV_REQUIRE_CUDA();
+  Both b;
+  // B 2, N 35 (7 frames of 5 tokens), 3 heads of 10 lanes.
+  const int64_t B = 2, N = 35, H = 3, C = 10, D = H * C;
+  const Tensor q = rnd({B, N, D}, 40), k = rnd({B, N, D}, 41), v = rnd({B, N, D}, 42), beta = rnd({B, N, H}, 43, -3, 3);
+  const Tensor cs = rnd({N, C / 2}, 44), sn = rnd({N, C / 2}, 45);
+  SV_EXPECT_CUDA_F32(ops::rope_pairs(b.gpu, b.up(q), b.up(cs), b.up(sn), H), ops::rope_pairs(b.cpu, q, cs, sn, H),
+                     "rope_pairs");
+  SV_EXPECT_CUDA_F32(ops::gated_linear_attention(b.gpu, b.up(q), b.up(k), b.up(v), b.up(beta), H),
+                     ops::gated_linear_attention(b.cpu, q, k, v, beta, H), "gated linear attention");
+  SV_EXPECT_CUDA_F32(
+      ops::gated_linear_attention(b.gpu, b.up(q), b.up(k), b.up(v), b.up(beta), H, b.up(v), b.up(q), 1e-8f),
+      ops::gated_linear_attention(b.cpu, q, k, v, beta, H, v, q, 1e-8f), "gated linear attention, normaliser");
+  const Tensor w = rnd({3, D}, 46);
+  const Tensor lg = ops::rms_dot(b.cpu, q, w, 1e-6f);
+  SV_EXPECT_CUDA_F32(ops::rms_dot(b.gpu, b.up(q), b.up(w), 1e-6f), lg, "rms_dot");
+  const Tensor lk = ops::rms_dot(b.cpu, k, w, 1e-6f), lv = ops::rms_dot(b.cpu, v, w, 1e-6f);
+  for (int64_t col = 0; col < 3; ++col)
+    SV_EXPECT_CUDA_F32(ops::softmax_mix(b.gpu, {b.up(q), b.up(k), b.up(v)}, {b.up(lg), b.up(lk), b.up(lv)}, col),
+                       ops::softmax_mix(b.cpu, {q, k, v}, {lg, lk, lv}, col), "softmax_mix");
+  // Per-frame modulation: 7 rows, each serving 5 consecutive tokens.
+  const Tensor table = rnd({B, 7, 6, D}, 47);
+  const Tensor td = b.up(table);
+  SV_EXPECT_CUDA_F32(ops::layer_norm_modulate(b.gpu, b.up(q), Tensor(), Tensor(), td.select(2, 0), td.select(2, 1), 1e-6f),
+                     ops::layer_norm_modulate(b.cpu, q, Tensor(), Tensor(), table.select(2, 0), table.select(2, 1), 1e-6f),
+                     "ln_modulate per frame");
+  Tensor xc = q.clone(), xg = b.up(q);
+  ops::add_gated_(b.cpu, xc, table.select(2, 2), k);
+  ops::add_gated_(b.gpu, xg, td.select(2, 2), b.up(k));
+  SV_EXPECT_CUDA_F32(xg, xc, "add_gated_ per frame");
+}
+
 TEST(CudaOps, SamplerArithmetic) {
   SV_REQUIRE_CUDA();
   Both b;
@@ -456,6 +494,30 @@ TEST_P(CudaLtx2VaeGolden, DecodeEncodeTiledStreaming) {
 INSTANTIATE_TEST_SUITE_P(Cases, CudaLtx2VaeGolden, ::testing::Values("a", "b", "c"));
 
 // The 720p layout end to end on the GPU (fp32) against the CPU run.
+// SANA-Video 2.0: the converted tiny release on CUDA fp32 against the official modules' goldens, and in
+// bf16 against them (relative L2 <= 1e-2).
+TEST(CudaSanaVideo2, ConvertedReleaseMatchesOfficialModules) {
+  SV_REQUIRE_CUDA();
+  const std::string g = test::golden("sana_video2/tiny");
+  const std::string dir = ::testing::TempDir() + "sv_cuda_sv2_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  sana_video2::convert_release(g + "/model.pth", g + "/config.yaml", dir);
+  for (const DType dt : {DType::F32, DType::BF16}) {
+    Context ctx(Device::CUDA, 2, 0, dt);
+    auto model = sana_video2::Transformer::load(dir + "/transformer", &ctx);
+    for (const char* c : {"scalar", "per_frame", "per_token"}) {
+      const io::TensorSource in = io::TensorSource::open(g + "/" + c + "/inputs.safetensors");
+      const io::TensorSource ref = io::TensorSource::open(g + "/" + c + "/expected.safetensors");
+      sana_video2::Inputs x{in.get("hidden_states"), in.get("encoder_hidden_states"), in.get("timestep"),
+                            in.get("encoder_attention_mask")};
+      const Tensor out = model->forward(ctx, x).to_host();
+      if (dt == DType::F32) SV_EXPECT_CLOSE(out, ref.get("sample"), 1e-4, std::string("fp32 ") + c);
+      else EXPECT_LE(rel_l2(out, ref.get("sample")), 1e-2) << "bf16 " << c;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CudaPipeline720, TextToVideoMatchesCpu) {
   SV_REQUIRE_CUDA();
   Context cpu(Device::CPU, 2), gpu(Device::CUDA, 2, 0, DType::F32);

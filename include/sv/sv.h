@@ -164,6 +164,16 @@ SV_API const char* sv_model_device(const sv_model* model);
 SV_API int sv_cuda_device_count(void);
 SV_API const char* sv_status_name(sv_status status);
 
+/* Converts a PyTorch checkpoint (.pth/.pt from torch.save, zip or legacy format), read without running
+ * its pickle: anything but tensors, dicts and plain values is refused before a tensor byte is read.
+ * config_yaml non-NULL: a SANA-Video 2.0 release (its .pth and the official config.yaml) becomes the model
+ * folder `out` (which must not exist; nothing is left there on failure). config_yaml NULL: the state dict
+ * becomes the single safetensors file `out`, tensors under their state-dict names, dtypes kept.
+ * key: the checkpoint's top-level entry holding the state dict ("state_dict", "state_dict_ema", ...), or
+ * NULL to pick it (an error names the candidates when there are several). */
+SV_API sv_status sv_convert_checkpoint(const char* in, const char* config_yaml, const char* out, const char* key,
+                                       char* error, size_t error_size);
+
 /* The engine's video writer on its own, for frames made elsewhere (e.g. bindings' export_to_video): the
  * format from the path's extension as for output_path, written under a temporary name that
  * sv_video_writer_finish renames into place; freeing an unfinished writer removes it. */

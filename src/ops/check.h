@@ -29,7 +29,7 @@ inline Tensor weight_input(const Tensor& t, const char* op, const char* name) {
 inline void check_modulation(const Tensor& x, const Tensor& m, const char* op, const char* name) {
   SV_CHECK(m.defined() && m.dtype() == DType::F32 && m.dim() == 3, op, ": '", name, "' must be F32 [B, T, D], got ",
            shape_str(m.shape()));
-  SV_CHECK(x.dim() == 3 && m.size(0) == x.size(0) && m.size(2) == x.size(2) && (m.size(1) == 1 || m.size(1) == x.size(1)),
+  SV_CHECK(x.dim() == 3 && m.size(0) == x.size(0) && m.size(2) == x.size(2) && m.size(1) > 0 && x.size(1) % m.size(1) == 0,
            op, ": '", name, "' ", shape_str(m.shape()), " does not broadcast to x ", shape_str(x.shape()));
   SV_CHECK(m.stride(2) == 1, op, ": '", name, "' must be dense in its last dim");
 }

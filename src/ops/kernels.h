@@ -29,6 +29,13 @@
                           int64_t heads, int64_t kv_heads, float scale, float softcap, int64_t window);      \
   Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,           \
               int64_t heads);                                                                                \
+  Tensor rope_pairs(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t heads);      \
+  Tensor gated_linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,              \
+                                const Tensor& beta, int64_t heads, const Tensor& q_plain,                    \
+                                const Tensor& k_plain, float eps);                                           \
+  Tensor rms_dot(Context& ctx, const Tensor& x, const Tensor& w, float eps);                                 \
+  Tensor softmax_mix(Context& ctx, const std::vector<Tensor>& values, const std::vector<Tensor>& logits,      \
+                     int64_t col);                                                                           \
   Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b);                      \
   Tensor unpatchify(Context& ctx, const Tensor& x, int64_t f, int64_t h, int64_t w, int64_t pt, int64_t ph,  \
                     int64_t pw);                                                                             \

@@ -10,7 +10,7 @@
 
 namespace sv::ops {
 
-enum class Act { None, SiLU, GeluTanh, ReLU };
+enum class Act { None, SiLU, GeluTanh, ReLU, Sigmoid };
 
 // y[..., N] = act(x[..., K] @ w[N, K]^T + b[N]). `b` may be undefined.
 Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, Act act = Act::None);
@@ -18,7 +18,8 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, A
 // Elementwise.
 Tensor activation(Context& ctx, const Tensor& x, Act act);
 Tensor add(Context& ctx, const Tensor& a, const Tensor& b);  // numpy-style broadcasting
-// x += gate * y, with x, y [B, N, D] and gate [B, T, D] (T == 1 broadcasts over tokens, T == N per token).
+// x += gate * y, with x, y [B, N, D] and gate [B, T, D]: T divides N and each row serves N/T consecutive
+// tokens (T == 1: all tokens; T == frames: per latent frame; T == N: per token).
 void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y);
 
 // act(a) * b elementwise (GeGLU: gelu_tanh(gate) * up).
@@ -68,6 +69,23 @@ Tensor linear_attention_cached(Context& ctx, const Tensor& q, const Tensor& k, c
 Tensor linear_attention_chunked(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& cos,
                                 const Tensor& sin, int64_t heads, const std::vector<int64_t>& chunk_starts,
                                 float eps = 1e-15f);
+
+// Interleaved rotary embedding (Wan's complex-pair form): channel pair (2i, 2i+1) of every head of x [B, N, H*C]
+// is multiplied by e^{i angle}: (x0 c - x1 s, x0 s + x1 c) with c, s = cos, sin [N, C/2].
+Tensor rope_pairs(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t heads);
+// SANA-Video 2.0's gated linear attention core, per head: S = sum_m v[m] (sigmoid(beta[m]) k[m])^T and
+// out[n] = S q[n], with q, k (already rotated), v [B, N, H*C] and key gates beta [B, N, H] (logits). With
+// q_plain / k_plain (the first release's normaliser, from the un-rotated, un-gated features) each output
+// is divided by sum_m ReLU(k_plain[m]) . ReLU(q_plain[n]) + eps. Accumulates in fp32.
+Tensor gated_linear_attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& beta,
+                              int64_t heads, const Tensor& q_plain = Tensor(), const Tensor& k_plain = Tensor(),
+                              float eps = 1e-8f);
+// Block attention-residual routing logits: out[b, n, j] = (w[j] . x[b, n]) / sqrt(mean_d x[b, n]^2 + eps),
+// x [B, N, D], w [J, D] -> [B, N, J]. (w . RMSNorm(x) without materialising the normalised keys.)
+Tensor rms_dot(Context& ctx, const Tensor& x, const Tensor& w, float eps);
+// Softmax-weighted sum over sources: out[b, n] = sum_s a_s v_s[b, n], a = softmax over s of
+// logits[s][b, n, col]; values [B, N, D], logits [B, N, J]. One source is returned as is.
+Tensor softmax_mix(Context& ctx, const std::vector<Tensor>& values, const std::vector<Tensor>& logits, int64_t col);
 
 // Softmax attention with an additive key bias: q [B, N, H*C], k, v [B, L, H*C], bias [B, L] or undefined.
 // Scale 1/sqrt(C).

@@ -17,6 +17,9 @@ namespace fs = std::filesystem;
 std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& dir, const Context* place) {
   SV_CHECK(fs::is_directory(dir), dir, ": pipeline directory not found");
   const io::JsonConfig index = io::JsonConfig::load((fs::path(dir) / "model_index.json").string());
+  SV_CHECK(index.get_string("_class_name", std::string()) != "SanaVideo2Pipeline", dir,
+           ": a SANA-Video 2.0 folder (converted from its .pth); generate does not run SANA-Video 2.0 yet, "
+           "`run transformer --model ", dir, "` runs its transformer");
   auto part = [&](const char* name, const std::vector<std::string>& classes) {
     SV_CHECK(index.json().contains(name) && index.json()[name].is_array() && index.json()[name].size() == 2 &&
                  index.json()[name][1].is_string(),

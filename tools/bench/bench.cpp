@@ -1,6 +1,7 @@
 // sv-bench: times one component's forward on a model directory + inputs file and prints one JSON
 // line (median_s, all_s, peak_rss_mib), the same fields as the diffusers baseline script.
 //   sv-bench dit    --model DIR --inputs IN   (SanaVideoTransformer3DModel)
+//   sv-bench sv2    --model DIR --inputs IN   (SANA-Video 2.0 transformer, a converted transformer/ folder)
 //   sv-bench gemma2 --model DIR --inputs IN   (Gemma2Model on input_ids [, attention_mask])
 //   sv-bench vae-decode --model DIR --inputs IN [--stream 1] [--tile PX --tile-stride PX]   (the VAE's
 //     decode, Wan or LTX-2; streamed frames are converted to RGB bytes and dropped, as a video writer would
@@ -25,6 +26,7 @@
 #include "pipeline/long_video.h"
 #include "pipeline/sana_video_pipeline.h"
 #include "models/sana_dit/sana_dit.h"
+#include "models/sana_video2/transformer.h"
 
 namespace {
 
@@ -64,8 +66,9 @@ int main(int argc, char** argv) {
     std::string device = "cpu", dtype = "fp32";
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
-    SV_CHECK(mode == "dit" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline" || mode == "long",
-             "unknown mode '", mode, "' (dit, gemma2, vae-decode, pipeline, long)");
+    SV_CHECK(mode == "dit" || mode == "sv2" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline" ||
+                 mode == "long",
+             "unknown mode '", mode, "' (dit, sv2, gemma2, vae-decode, pipeline, long)");
     double seconds = 10;
     int fps = 16;
     sv::pipeline::GenerateParams gp;
@@ -145,6 +148,7 @@ int main(int argc, char** argv) {
     auto opt = [&](const char* n) { return in.has(n) ? ctx.to_device(in.get(n)) : sv::Tensor(); };
     std::function<void()> run;
     std::unique_ptr<sv::sana_dit::SanaVideoTransformer> dit;
+    std::unique_ptr<sv::sana_video2::Transformer> sv2;
     std::unique_ptr<sv::gemma2::Gemma2Model> gemma;
     std::unique_ptr<sv::VideoVae> vae;
     sv::sana_dit::Inputs x;
@@ -153,6 +157,11 @@ int main(int argc, char** argv) {
       x = {ctx.to_device(in.get("hidden_states")), ctx.to_device(in.get("encoder_hidden_states")), in.get("timestep"),
            opt("encoder_attention_mask"), sv::Tensor(), {}};
       run = [&] { dit->forward(ctx, x); };
+    } else if (mode == "sv2") {
+      sv2 = sv::sana_video2::Transformer::load(model, &ctx);
+      const sv::sana_video2::Inputs x2{ctx.to_device(in.get("hidden_states")), ctx.to_device(in.get("encoder_hidden_states")),
+                                       in.get("timestep"), opt("encoder_attention_mask")};
+      run = [&, x2] { sv2->forward(ctx, x2); };
     } else if (mode == "vae-decode") {
       vae = sv::VideoVae::load(model, &ctx);
       run = [&] {

@@ -18,6 +18,7 @@ int run_gemma2(const std::vector<std::string>& args);
 int run_vae_decode(const std::vector<std::string>& args);
 int run_vae_encode(const std::vector<std::string>& args);
 int generate(const std::vector<std::string>& args);
+int convert(const std::vector<std::string>& args);
 }
 namespace sv::server {
 int run_serve(const std::vector<std::string>& args);
@@ -52,6 +53,10 @@ const char* kUsage =
     "      FILE: .mp4/.mkv/.mov (H.264), .webp, .gif, or DIR/ for PNG frames, written while decoding\n"
     "  run vae-encode --model VAE_DIR --inputs IN.safetensors --output OUT.safetensors [--vae-tiling ...]\n"
     "      video [B, 3, F, H, W] in [-1, 1] -> latent_mean (posterior mean)\n"
+    "  convert IN.pth --config config.yaml -o DIR [--key state_dict|state_dict_ema]\n"
+    "      a SANA-Video 2.0 release (.pth + its config.yaml) into a model folder (transformer/ safetensors +\n"
+    "      config.json); without --config: -o OUT.safetensors, the state dict with its names and dtypes.\n"
+    "      The pickle is never run: anything but tensors, dicts and plain values is refused\n"
     "  compare A.safetensors B.safetensors [--tensor NAME] [--tol 1e-4]\n"
     "      max |A - B| <= tol * max |B| per tensor; exit 0 when all pass\n";
 }
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
     if (args[0] == "generate") return sv::cli::generate({args.begin() + 1, args.end()});
     if (args[0] == "serve") return sv::server::run_serve({args.begin() + 1, args.end()});
     if (args[0] == "compare") return sv::cli::compare({args.begin() + 1, args.end()});
+    if (args[0] == "convert") return sv::cli::convert({args.begin() + 1, args.end()});
     if (args[0] == "run") {
       SV_CHECK(args.size() >= 2, "run: name a component (transformer)");
       const std::vector<std::string> rest(args.begin() + 2, args.end());

@@ -18,6 +18,7 @@ inline float apply_act(ops::Act a, float x) {
     case ops::Act::SiLU: return silu(x);
     case ops::Act::GeluTanh: return gelu_tanh(x);
     case ops::Act::ReLU: return x > 0.0f ? x : 0.0f;
+    case ops::Act::Sigmoid: return 1.0f / (1.0f + std::exp(-x));
   }
   return x;
 }

@@ -29,6 +29,9 @@ void apply_act_inplace(Context& ctx, float* y, int64_t n, ops::Act act) {
       case ops::Act::ReLU:
         for (int64_t i = 0; i < len; ++i) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
         break;
+      case ops::Act::Sigmoid:
+        for (int64_t i = 0; i < len; ++i) p[i] = 1.0f / (1.0f + expf(-p[i]));
+        break;
     }
   }
 }

@@ -56,11 +56,11 @@ void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
   float* xp = x.f32();
   const float* yp = y.f32();
   const float* gp = gate.data<float>();
-  const int64_t gs0 = gate.stride(0), gs1 = T == 1 ? 0 : gate.stride(1);
+  const int64_t gs0 = gate.stride(0), gs1 = gate.stride(1), grp = N / T;
 #pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N;
-    const float* g = gp + bi * gs0 + n * gs1;
+    const float* g = gp + bi * gs0 + (n / grp) * gs1;
     float* xr = xp + r * D;
     const float* yr = yp + r * D;
     for (int64_t d = 0; d < D; ++d) xr[d] += g[d] * yr[d];

@@ -29,15 +29,15 @@ Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const
   const float* xp = x.f32();
   float* yp = y.f32();
   const float *sh = shift.data<float>(), *sc = scale.data<float>();
-  const int64_t sh0 = shift.stride(0), sh1 = shift.size(1) == 1 ? 0 : shift.stride(1);
-  const int64_t sc0 = scale.stride(0), sc1 = scale.size(1) == 1 ? 0 : scale.stride(1);
+  const int64_t sh0 = shift.stride(0), sh1 = shift.stride(1), shg = N / shift.size(1);
+  const int64_t sc0 = scale.stride(0), sc1 = scale.stride(1), scg = N / scale.size(1);
 #pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
   for (int64_t r = 0; r < B * N; ++r) {
     const int64_t bi = r / N, n = r % N;
     const float* xr = xp + r * D;
     float* yr = yp + r * D;
-    const float* shr = sh + bi * sh0 + n * sh1;
-    const float* scr = sc + bi * sc0 + n * sc1;
+    const float* shr = sh + bi * sh0 + (n / shg) * sh1;
+    const float* scr = sc + bi * sc0 + (n / scg) * sc1;
     float mean, rstd;
     row_stats(xr, D, eps, &mean, &rstd);
     if (wp || bp) {

@@ -14,6 +14,7 @@ __device__ __forceinline__ float apply_act(int a, float x) {
     case static_cast<int>(ops::Act::SiLU): return silu(x);
     case static_cast<int>(ops::Act::GeluTanh): return gelu_tanh(x);
     case static_cast<int>(ops::Act::ReLU): return x > 0.0f ? x : 0.0f;
+    case static_cast<int>(ops::Act::Sigmoid): return 1.0f / (1.0f + expf(-x));
     default: return x;
   }
 }

@@ -40,6 +40,11 @@ Tensor rope_half(Context&, const Tensor&, const Tensor&, const Tensor&, int64_t)
 Tensor causal_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, float,
                         float, int64_t) { no_cuda(); }
 Tensor sdpa(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
+Tensor rope_pairs(Context&, const Tensor&, const Tensor&, const Tensor&, int64_t) { no_cuda(); }
+Tensor gated_linear_attention(Context&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
+                              const Tensor&, const Tensor&, float) { no_cuda(); }
+Tensor rms_dot(Context&, const Tensor&, const Tensor&, float) { no_cuda(); }
+Tensor softmax_mix(Context&, const std::vector<Tensor>&, const std::vector<Tensor>&, int64_t) { no_cuda(); }
 Tensor patch_embed(Context&, const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor unpatchify(Context&, const Tensor&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
 Tensor conv3d(Context&, const Tensor&, const Tensor&, const Tensor&, const std::array<int64_t, 3>&,

@@ -43,11 +43,11 @@ __global__ void add_bcast(Bcast d, const float* a, const float* b, float* y, int
 
 // x[b, n, :] += gate[b, t(n), :] * y[b, n, :]
 __global__ void add_gated_kernel(float* x, const float* g, const float* y, int64_t N, int64_t D, int64_t gs0,
-                                 int64_t gs1, int64_t total) {
+                                 int64_t gs1, int64_t grp, int64_t total) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= total) return;
   const int64_t d = i % D, r = i / D, n = r % N, b = r / N;
-  x[i] += g[b * gs0 + n * gs1 + d] * y[i];
+  x[i] += g[b * gs0 + (n / grp) * gs1 + d] * y[i];
 }
 
 __global__ void clamp_kernel(const float* x, float* y, int64_t n, float lo, float hi) {
@@ -107,7 +107,7 @@ void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
   const int64_t N = x.size(1), D = x.size(2), T = gate.size(1), n = x.numel();
   if (n)
     add_gated_kernel<<<blocks_for(n, kT), kT, 0, stream(ctx)>>>(x.data<float>(), gate.data<float>(), y.data<float>(), N,
-                                                                D, gate.stride(0), T == 1 ? 0 : gate.stride(1), n);
+                                                                D, gate.stride(0), gate.stride(1), N / T, n);
   SV_CUDA_LAUNCHED();
 }
 

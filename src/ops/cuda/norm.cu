@@ -39,15 +39,16 @@ __device__ void row_stats(const float* x, int64_t D, float eps, double* sh, floa
 // LayerNorm of row r with optional affine w/b, then (when sh/sc are given, rows of N tokens per batch
 // entry) x * (1 + scale) + shift.
 __global__ void ln_kernel(const float* x, const float* w, const float* b, const float* sh, const float* sc, float* y,
-                          int64_t N, int64_t D, int64_t sh0, int64_t sh1, int64_t sc0, int64_t sc1, float eps) {
+                          int64_t N, int64_t D, int64_t sh0, int64_t sh1, int64_t shg, int64_t sc0, int64_t sc1,
+                          int64_t scg, float eps) {
   __shared__ double red[32];
   const int64_t r = blockIdx.x, bi = r / N, n = r % N;
   const float* xr = x + r * D;
   float* yr = y + r * D;
   float mean, rstd;
   row_stats(xr, D, eps, red, &mean, &rstd);
-  const float* shr = sh ? sh + bi * sh0 + n * sh1 : nullptr;
-  const float* scr = sc ? sc + bi * sc0 + n * sc1 : nullptr;
+  const float* shr = sh ? sh + bi * sh0 + (n / shg) * sh1 : nullptr;
+  const float* scr = sc ? sc + bi * sc0 + (n / scg) * sc1 : nullptr;
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
     float v = (xr[d] - mean) * rstd;
     if (w) v *= w[d];
@@ -81,7 +82,7 @@ Tensor layer_norm_modulate(Context& ctx, const Tensor& x, const Tensor& w, const
   if (B * N == 0 || D == 0) return y;
   ln_kernel<<<rows_grid(B * N), kT, 0, stream(ctx)>>>(
       x.data<float>(), opt(w), opt(b), shift.data<float>(), scale.data<float>(), y.data<float>(), N, D, shift.stride(0),
-      shift.size(1) == 1 ? 0 : shift.stride(1), scale.stride(0), scale.size(1) == 1 ? 0 : scale.stride(1), eps);
+      shift.stride(1), N / shift.size(1), scale.stride(0), scale.stride(1), N / scale.size(1), eps);
   SV_CUDA_LAUNCHED();
   return y;
 }
@@ -91,7 +92,7 @@ Tensor layer_norm(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& 
   Tensor y = ctx.empty(x.shape());
   if (R == 0) return y;
   ln_kernel<<<rows_grid(R), kT, 0, stream(ctx)>>>(x.data<float>(), opt(w), opt(b), nullptr, nullptr, y.data<float>(), 1, D,
-                                                  0, 0, 0, 0, eps);
+                                                  0, 0, 1, 0, 0, 1, eps);
   SV_CUDA_LAUNCHED();
   return y;
 }

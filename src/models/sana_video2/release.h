@@ -1,0 +1,27 @@
+// The SANA-Video 2.0 release as it ships (a .pth state dict and the training config.yaml), turned into a
+// folder the engine memory-maps: transformer/config.json + transformer/diffusion_pytorch_model.safetensors
+// under the official parameter names, and a model_index.json naming the family.
+#pragma once
+#include <string>
+
+#include "models/sana_video2/config.h"
+
+namespace sv::sana_video2 {
+
+// The transformer configuration from the official config.yaml's model/vae/text_encoder sections. A value
+// the engine does not implement is an error naming its key.
+Config config_from_yaml(const std::string& path);
+
+struct ConvertReport {
+  std::string state_dict_key;  // top-level entry the weights came from ("" = the root)
+  int64_t tensors = 0;
+  uint64_t bytes = 0;
+  std::vector<std::string> skipped;  // non-tensor entries of the state dict
+};
+
+// Writes `out_dir` (which must not exist yet; written under a temporary name and renamed once the engine
+// has bound every weight of it). `key`: the state dict's top-level entry, empty to pick it.
+ConvertReport convert_release(const std::string& pth, const std::string& yaml, const std::string& out_dir,
+                              const std::string& key = "");
+
+}  // namespace sv::sana_video2

@@ -1,0 +1,174 @@
+// SANA-Video 2.0: the release converted from its .pth + config.yaml, then the transformer against the
+// official modules' outputs (tests/golden/sana_video2, tools/reference/make_sv2_goldens.py).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/json_config.h"
+#include "io/safetensors.h"
+#include "models/sana_video2/release.h"
+#include "models/sana_video2/transformer.h"
+#include "sv/sv.h"
+#include "test_util.h"
+
+namespace sv {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kGold = std::string(SV_TEST_DATA) + "/sana_video2/";
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("sv_sv2_" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p.parent_path());
+  return p;
+}
+
+std::string convert(const std::string& model, const std::string& out_name) {
+  const fs::path out = scratch(out_name);
+  char err[512] = {0};
+  const std::string pth = kGold + model + "/model.pth", yaml = kGold + model + "/config.yaml";
+  EXPECT_EQ(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), out.c_str(), nullptr, err, sizeof err), SV_OK) << err;
+  return out.string();
+}
+
+sana_video2::Inputs inputs_of(const io::TensorSource& in) {
+  sana_video2::Inputs x;
+  x.hidden_states = in.get("hidden_states");
+  x.encoder_hidden_states = in.get("encoder_hidden_states");
+  x.timestep = in.get("timestep");
+  x.encoder_attention_mask = in.get("encoder_attention_mask");
+  return x;
+}
+
+// Runs one golden case; with `layers`, every named intermediate the golden holds is compared too.
+void check_case(const sana_video2::Transformer& model, const std::string& dir, bool layers) {
+  const io::TensorSource in = io::TensorSource::open(dir + "/inputs.safetensors");
+  const io::TensorSource exp = io::TensorSource::open(dir + "/expected.safetensors");
+  Context ctx(Device::CPU, 2);
+  std::map<std::string, Tensor> dumps;
+  if (layers) ctx.set_dump([&](const std::string& n, const Tensor& t) { dumps[n] = t.clone(); });
+  const Tensor out = model.forward(ctx, inputs_of(in));
+  SV_EXPECT_CLOSE(out, exp.get("sample"), 1e-4, dir + ": sample");
+  if (!layers) return;
+  int compared = 0;
+  for (const std::string& name : exp.names()) {
+    if (name == "sample") continue;
+    ASSERT_TRUE(dumps.count(name)) << "the engine dumps no '" << name << "'";
+    SV_EXPECT_CLOSE(dumps[name], exp.get(name), 1e-4, dir + ": " + name);
+    ++compared;
+  }
+  EXPECT_GE(compared, 20);
+}
+
+TEST(SanaVideo2, ConvertedReleaseMatchesOfficialModules) {
+  const std::string dir = convert("tiny", "tiny");
+  // The folder: model_index.json naming the family, the transformer config from the YAML.
+  const io::JsonConfig index = io::JsonConfig::load(dir + "/model_index.json");
+  EXPECT_EQ(index.get_string("_class_name"), "SanaVideo2Pipeline");
+  const auto model = sana_video2::Transformer::load(dir + "/transformer");
+  EXPECT_EQ(model->config().softmax_layers, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(model->config().mlp_hidden, 160);
+  // bf16 in the .pth stays bf16 in the converted file.
+  const io::TensorSource w = io::TensorSource::open(dir + "/transformer");
+  EXPECT_EQ(w.info("blocks.0.attn.qkv.weight").dtype, DType::BF16);
+  check_case(*model, kGold + "tiny/scalar", true);
+  check_case(*model, kGold + "tiny/per_frame", false);
+  check_case(*model, kGold + "tiny/per_token", false);
+}
+
+TEST(SanaVideo2, LegacyNormaliserIsItsOwnCase) {
+  const std::string dir = convert("tiny", "tiny_legacy");
+  const auto current = sana_video2::Transformer::load(dir + "/transformer");
+  // The golden of the first release's form must not pass with the current form: the flag matters.
+  {
+    const io::TensorSource in = io::TensorSource::open(kGold + "tiny/legacy/inputs.safetensors");
+    const io::TensorSource exp = io::TensorSource::open(kGold + "tiny/legacy/expected.safetensors");
+    Context ctx(Device::CPU, 2);
+    const test::Diff d = test::compare(current->forward(ctx, inputs_of(in)), exp.get("sample"));
+    EXPECT_GT(d.ratio(), 1e-4) << "legacy and current forms agree; the legacy golden tests nothing";
+  }
+  const std::string cfg = dir + "/transformer/config.json";
+  nlohmann::json j = io::JsonConfig::load(cfg).json();
+  j["linear_attention_normalizer"] = true;
+  std::ofstream(cfg) << j.dump();
+  check_case(*sana_video2::Transformer::load(dir + "/transformer"), kGold + "tiny/legacy", false);
+}
+
+TEST(SanaVideo2, SingleAnchorLayerFromLegacyPthUnderEmaKey) {
+  const std::string dir = convert("single", "single");
+  const auto model = sana_video2::Transformer::load(dir + "/transformer");
+  EXPECT_EQ(model->config().softmax_layers, (std::vector<int64_t>{0}));
+  check_case(*model, kGold + "single/scalar", false);
+}
+
+std::string convert_error(const std::string& yaml_text, const std::string& out_name,
+                          const std::string& pth = kGold + "tiny/model.pth") {
+  const fs::path yaml = scratch(out_name + ".yaml");
+  std::ofstream(yaml) << yaml_text;
+  const fs::path out = scratch(out_name);
+  char err[512] = {0};
+  EXPECT_NE(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), out.c_str(), nullptr, err, sizeof err), SV_OK);
+  EXPECT_FALSE(fs::exists(out)) << "a failed conversion left " << out;
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  return err;
+}
+
+std::string tiny_yaml() {
+  std::ifstream f(kGold + "tiny/config.yaml");
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+std::string replace(std::string s, const std::string& a, const std::string& b) {
+  const auto at = s.find(a);
+  EXPECT_NE(at, std::string::npos) << a;
+  return at == std::string::npos ? s : s.replace(at, a.size(), b);
+}
+
+TEST(SanaVideo2, ConvertRefusesWhatItCannotRun) {
+  EXPECT_NE(convert_error(replace(tiny_yaml(), "ffn_type: SwiGLU", "ffn_type: GLUMBConv"), "ffn").find("model.ffn_type"),
+            std::string::npos);
+  EXPECT_NE(convert_error(replace(tiny_yaml(), "ffn_type: SwiGLU\n", "ffn_type: SwiGLU\n  rope_fhw_dim: [8, 4, 4]\n"), "fhw").find("model.rope_fhw_dim"),
+            std::string::npos);
+  EXPECT_NE(convert_error(replace(tiny_yaml(), "model: SanaVideo2\n", "model: SanaMS_1600M_P1_D20\n"), "arch")
+                .find("model.model"),
+            std::string::npos);
+  // A config that does not describe the checkpoint: the weights' shapes say so, and nothing is written.
+  const std::string shapes = convert_error(replace(tiny_yaml(), "mlp_ratio: 2.5", "mlp_ratio: 4.0"), "shapes");
+  EXPECT_NE(shapes.find("mlp"), std::string::npos) << shapes;
+  EXPECT_NE(convert_error("model: [1, 2", "yaml").find("YAML"), std::string::npos);
+  // A hostile .pth is refused before anything is read or written.
+  EXPECT_NE(convert_error(tiny_yaml(), "hostile", std::string(SV_TEST_DATA) + "/pth/hostile_os_system.pth")
+                .find("posix.system"),
+            std::string::npos);
+  // An existing output folder is never overwritten.
+  const fs::path taken = scratch("taken");
+  fs::create_directories(taken);
+  char err[512] = {0};
+  const std::string pth = kGold + "tiny/model.pth", yaml = kGold + "tiny/config.yaml";
+  EXPECT_NE(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), taken.c_str(), nullptr, err, sizeof err), SV_OK);
+  EXPECT_NE(std::string(err).find("already exists"), std::string::npos) << err;
+}
+
+TEST(SanaVideo2, PlainStateDictToSafetensors) {
+  const fs::path out = scratch("plain.safetensors");
+  char err[512] = {0};
+  const std::string pth = std::string(SV_TEST_DATA) + "/pth/legacy.pth";
+  // Two state dicts in the file: the caller must name one.
+  EXPECT_NE(sv_convert_checkpoint(pth.c_str(), nullptr, out.c_str(), nullptr, err, sizeof err), SV_OK);
+  EXPECT_NE(std::string(err).find("--key"), std::string::npos) << err;
+  ASSERT_EQ(sv_convert_checkpoint(pth.c_str(), nullptr, out.c_str(), "state_dict", err, sizeof err), SV_OK) << err;
+  const io::TensorSource got = io::TensorSource::open(out.string());
+  const io::TensorSource exp = io::TensorSource::open(std::string(SV_TEST_DATA) + "/pth/expected.safetensors");
+  EXPECT_EQ(got.names().size(), 10u);
+  for (const std::string& n : got.names()) {
+    const Tensor a = got.get(n), b = exp.get("state_dict/" + n);
+    EXPECT_EQ(a.dtype(), b.dtype()) << n;
+    ASSERT_EQ(a.shape(), b.shape()) << n;
+    EXPECT_EQ(std::memcmp(a.contiguous().raw(), b.contiguous().raw(), a.nbytes()), 0) << n;
+  }
+}
+
+}  // namespace
+}  // namespace sv
