@@ -10,7 +10,8 @@
 #        tried once for the diffusers wheel and its absence only noted). Under ~1 minute once cached.
 #   bash scripts/gpu_check.sh --on-device --out "$OUT"
 #        what the device tool runs on the GPU machine, from the repo root, with carry [".gpu/carry"]:
-#        probe, unpack, load check, sv-tests *Cuda* (gtest JSON), bench_gpu.py (PyTorch peer + ours),
+#        probe, unpack, load check, sv-tests *Cuda* (gtest JSON), bench_gpu.py (PyTorch peer + ours), and
+#        with SV_SANA_SRC set when packaging, bench_gpu_sv2.py (SANA-Video 2.0 vs NVIDIA's modules, bf16),
 #        OUT/summary.json and a short table printed last. Ends inside --deadline-s (default 420 s: the bench
 #        covers DiT, Gemma2, Wan VAE decode and the whole 480p text-to-video; torch.compile only if time is left).
 #
@@ -19,7 +20,7 @@
 #   --no-strip  --deadline-s N  --bench-args "ARGS" (extra bench_gpu.py arguments, device step)
 #   Env SV_BENCH_PYTHON: the interpreter for bench_gpu.py (default python3; e.g. a venv with torch + transformers
 #   to rehearse the tiny PyTorch end to end in --dry-run).
-# Files: OUT/{gpu_check.log, gpu_probe.txt, gtest_cuda.json, bench_gpu.json, summary.json} (5 of the tool's 8).
+# Files: OUT/{gpu_check.log, gpu_probe.txt, gtest_cuda.json, bench_gpu.json, summary.json[, bench_gpu_sv2.json]}.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -96,6 +97,19 @@ prepare() {
     if [ -f "$SHARED/tools/$t" ]; then cp "$SHARED/tools/$t" "$PKG/carry/tools/$t"
     else say "NOTE: $SHARED/tools/$t not found: not carried"; fi
   done
+  # NVIDIA's SANA-Video 2.0 model files, for the 2.0 benchmark's peer (not in this repository; from the
+  # checkout SV_SANA_SRC names, see tools/reference/make_sv2_goldens.py). Without it that step is skipped.
+  rm -rf "$PKG/carry/sana_src"
+  if [ -n "${SV_SANA_SRC:-}" ] && [ -f "$SV_SANA_SRC/diffusion/model/nets/sana_video2.py" ]; then
+    local f
+    for f in model/nets/sana_video2.py model/nets/sana_video2_blocks.py model/nets/sana_blocks.py model/norms.py \
+             model/utils.py utils/import_utils.py; do
+      mkdir -p "$(dirname "$PKG/carry/sana_src/diffusion/$f")"
+      cp "$SV_SANA_SRC/diffusion/$f" "$PKG/carry/sana_src/diffusion/$f"
+    done
+  else
+    say "NOTE: SV_SANA_SRC not set: the SANA-Video 2.0 benchmark (official modules as the peer) is not carried"
+  fi
   say "package sizes:"
   python3 "$ROOT/tools/gpu/pack.py" size --pkg "$PKG" --budget-mib "$BUDGET_MIB"
 }
@@ -252,8 +266,11 @@ PY
     printf 'sv_tests_cuda\t127\t0\tbinaries do not load\n' >>"$STATE/steps.tsv"
   fi
 
-  # 6. the benchmark (PyTorch peers and ours); ours run with the package's LD_LIBRARY_PATH only
-  local bto=$(( $(left) - 10 ))
+  # 6. the benchmark (PyTorch peers and ours); ours run with the package's LD_LIBRARY_PATH only. With the
+  # official 2.0 modules carried, SV2_S seconds are kept for the SANA-Video 2.0 step after it.
+  local SV2_S=0
+  [ -d "$PKG/carry/sana_src" ] && SV2_S=$([ "$dry" = 1 ] && echo 60 || echo 150)
+  local bto=$(( $(left) - 10 - SV2_S ))
   if [ "$bto" -gt 380 ]; then bto=380; fi
   local bargs=(--out "$OUT" --bin-dir "$BIN" --ld-path "${ldp:-$LIB:$LIB/compat${cudadir:+:$cudadir}}" --py-dir "$PKG/py"
                --budget-s "$((bto - 15 > 10 ? bto - 15 : 10))")
@@ -261,6 +278,11 @@ PY
   # shellcheck disable=SC2206
   [ -n "$BENCH_ARGS" ] && bargs+=($BENCH_ARGS)
   step bench "$bto" "${SV_BENCH_PYTHON:-python3}" "$ROOT/tools/bench/bench_gpu.py" "${bargs[@]}"
+  if [ "$SV2_S" -gt 0 ]; then
+    local s2args=(--sana-src "$PKG/carry/sana_src" --out "$OUT" --bin-dir "$BIN" --ld-path "${ldp:-$LIB:$LIB/compat${cudadir:+:$cudadir}}")
+    [ "$dry" = 1 ] && s2args+=(--dry-run)
+    step bench_sv2 "$(( $(left) - 5 ))" "${SV_BENCH_PYTHON:-python3}" "$ROOT/tools/bench/bench_gpu_sv2.py" "${s2args[@]}"
+  fi
 
   # 7. summary.json and the table (last)
   python3 "$ROOT/tools/gpu/summarize.py" --out "$OUT" --mode "$([ "$dry" = 1 ] && echo dry-run || echo device)" \

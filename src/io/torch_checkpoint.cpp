@@ -233,7 +233,14 @@ Tensor TorchCheckpoint::tensor(const PickledTensor& t) const {
     if (t.shape[d] != 1 && t.stride[d] != expect) contiguous = false;
     expect *= t.shape[d];
   }
-  if (contiguous) return Tensor::from_blob(const_cast<uint8_t*>(base), t.shape, t.dtype, owner_);
+  // Legacy files do not align their storages: those views are copied, so no kernel reads a misaligned value.
+  const bool aligned = reinterpret_cast<uintptr_t>(base) % es == 0;
+  if (contiguous && aligned) return Tensor::from_blob(const_cast<uint8_t*>(base), t.shape, t.dtype, owner_);
+  if (contiguous) {
+    Tensor out = Tensor::empty(t.shape, t.dtype);
+    std::memcpy(out.raw(), base, static_cast<size_t>(n) * es);
+    return out;
+  }
   // A strided view (a transpose saved as is): gather it.
   Tensor out = Tensor::empty(t.shape, t.dtype);
   uint8_t* dst = static_cast<uint8_t*>(out.raw());

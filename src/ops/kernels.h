@@ -63,6 +63,7 @@
   Tensor cfg_combine(Context& ctx, const Tensor& v, float scale);                                            \
   void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, const std::vector<float>& inv,  \
                        bool denormalise);                                                                    \
+  Tensor flow_dpm_x0(Context& ctx, const Tensor& x, const Tensor& v, float t, float guidance);              \
   Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sigma);                               \
   Tensor flow_renoise(Context& ctx, const Tensor& x0, const Tensor& noise, double sigma);
 

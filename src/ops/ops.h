@@ -163,6 +163,10 @@ Tensor cfg_combine(Context& ctx, const Tensor& v, float scale);
 // `denormalise` z / inv + mean (diffusers' latents / (1 / std) + mean).
 void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, const std::vector<float>& inv,
                      bool denormalise);
+// The official DPM-Solver's data prediction from a flow model (NVlabs dpm_solver.py: model_wrapper's flow
+// branch, classifier-free guidance in noise space, data_prediction_fn), in its fp32 order: per branch
+// eps = (1 - t) v + x; with v = [uncond; cond] (2B) eps = eps_u + g (eps_c - eps_u); x0 = (x - t eps) / (1 - t).
+Tensor flow_dpm_x0(Context& ctx, const Tensor& x, const Tensor& v, float t, float guidance);
 // LongLive's float64 steps: x0 = x - sigma * v, and the re-noise (1 - sigma) * x0 + sigma * noise.
 Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sigma);
 Tensor flow_renoise(Context& ctx, const Tensor& x0, const Tensor& noise, double sigma);

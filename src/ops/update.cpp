@@ -61,6 +61,17 @@ void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, co
   else cuda::latents_affine_(ctx, z, mean, inv, denormalise);
 }
 
+Tensor flow_dpm_x0(Context& ctx, const Tensor& x_in, const Tensor& v_in, float t, float guidance) {
+  Tensor x = detail::f32_input(x_in, "flow_dpm_x0", "x"), v = detail::f32_input(v_in, "flow_dpm_x0", "v");
+  SV_CHECK(x.dim() >= 1 && v.dim() == x.dim() && (v.size(0) == x.size(0) || v.size(0) == 2 * x.size(0)) &&
+               v.numel() / std::max<int64_t>(v.size(0), 1) == x.numel() / std::max<int64_t>(x.size(0), 1),
+           "flow_dpm_x0: v must be x's shape or [uncond; cond] of it, got ", shape_str(v.shape()), " for ",
+           shape_str(x.shape()));
+  SV_CHECK(t < 1.0f, "flow_dpm_x0: t must be below 1, got ", t);
+  detail::same_device(x, v, "flow_dpm_x0");
+  return SV_DISPATCH(x.device(), flow_dpm_x0, ctx, x, v, t, guidance);
+}
+
 Tensor flow_x0(Context& ctx, const Tensor& x_in, const Tensor& v_in, double sigma) {
   Tensor x = detail::f32_input(x_in, "flow_x0", "x"), v = detail::f32_input(v_in, "flow_x0", "v");
   same_shape(x, v, "flow_x0", "v");

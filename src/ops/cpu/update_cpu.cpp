@@ -93,6 +93,25 @@ void latents_affine_(Context&, Tensor& z, const std::vector<float>& mean, const 
     }
 }
 
+Tensor flow_dpm_x0(Context& ctx, const Tensor& x, const Tensor& v, float t, float g) {
+  Tensor x0 = ctx.empty(x.shape());
+  const int64_t n = x.numel();
+  const bool cfg = v.size(0) == 2 * x.size(0);
+  const float *xp = x.f32(), *vu = v.f32(), *vc = cfg ? vu + n : nullptr;
+  const float a = 1.0f - t;
+  float* o = x0.f32();
+#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
+  for (int64_t k = 0; k < n; ++k) {
+    float eps = a * vu[k] + xp[k];
+    if (cfg) {
+      const float ec = a * vc[k] + xp[k];
+      eps = eps + g * (ec - eps);
+    }
+    o[k] = (xp[k] - t * eps) / a;
+  }
+  return x0;
+}
+
 Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sg) {
   Tensor x0 = ctx.empty(x.shape());
   const float *xp = x.f32(), *vp = v.f32();

@@ -72,6 +72,7 @@ Tensor unipc_update(Context&, const Tensor&, const Tensor&, const Tensor&, const
                     float, float) { no_cuda(); }
 Tensor cfg_combine(Context&, const Tensor&, float) { no_cuda(); }
 void latents_affine_(Context&, Tensor&, const std::vector<float>&, const std::vector<float>&, bool) { no_cuda(); }
+Tensor flow_dpm_x0(Context&, const Tensor&, const Tensor&, float, float) { no_cuda(); }
 Tensor flow_x0(Context&, const Tensor&, const Tensor&, double) { no_cuda(); }
 Tensor flow_renoise(Context&, const Tensor&, const Tensor&, double) { no_cuda(); }
 

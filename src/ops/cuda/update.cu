@@ -39,6 +39,18 @@ __global__ void affine_kernel(float* z, const float* mean, const float* inv, int
   z[k] = denorm ? z[k] / inv[c] + mean[c] : (z[k] - mean[c]) * inv[c];
 }
 
+__global__ void dpm_x0_kernel(const float* x, const float* vu, const float* vc, float* o, int64_t n, float t, float g) {
+  const int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (k >= n) return;
+  const float a = 1.0f - t;
+  float eps = __fadd_rn(__fmul_rn(a, vu[k]), x[k]);
+  if (vc) {
+    const float ec = __fadd_rn(__fmul_rn(a, vc[k]), x[k]);
+    eps = __fadd_rn(eps, __fmul_rn(g, __fsub_rn(ec, eps)));
+  }
+  o[k] = __fdiv_rn(__fsub_rn(x[k], __fmul_rn(t, eps)), a);
+}
+
 __global__ void x0_kernel(const float* x, const float* v, float* o, int64_t n, double sg) {
   const int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (k < n) o[k] = static_cast<float>(static_cast<double>(x[k]) - sg * static_cast<double>(v[k]));
@@ -103,6 +115,17 @@ void latents_affine_(Context& ctx, Tensor& z, const std::vector<float>& mean, co
     affine_kernel<<<blocks_for(n, kT), kT, 0, stream(ctx)>>>(z.data<float>(), p.data<float>(), p.data<float>() + C, C, S,
                                                              n, denorm);
   SV_CUDA_LAUNCHED();
+}
+
+Tensor flow_dpm_x0(Context& ctx, const Tensor& x, const Tensor& v, float t, float g) {
+  Tensor o = ctx.empty(x.shape());
+  const int64_t n = x.numel();
+  const bool cfg = v.size(0) == 2 * x.size(0);
+  if (n)
+    dpm_x0_kernel<<<blocks_for(n, kT), kT, 0, stream(ctx)>>>(x.data<float>(), v.data<float>(),
+                                                             cfg ? v.data<float>() + n : nullptr, o.data<float>(), n, t, g);
+  SV_CUDA_LAUNCHED();
+  return o;
 }
 
 Tensor flow_x0(Context& ctx, const Tensor& x, const Tensor& v, double sigma) {
