@@ -9,6 +9,8 @@
 #include "io/safetensors.h"
 #include "models/sana_video2/release.h"
 #include "models/sana_video2/transformer.h"
+#include "ops/ops.h"
+#include "pipeline/sana_video2_pipeline.h"
 #include "sv/sv.h"
 #include "test_util.h"
 
@@ -168,6 +170,99 @@ TEST(SanaVideo2, PlainStateDictToSafetensors) {
     ASSERT_EQ(a.shape(), b.shape()) << n;
     EXPECT_EQ(std::memcmp(a.contiguous().raw(), b.contiguous().raw(), a.nbytes()), 0) << n;
   }
+}
+
+// The whole release path on the tiny model, the LTX-2.3-layout VAE and a tiny Gemma-2, against
+// make_sv2_pipeline_goldens.py (NVIDIA's model and samplers, transformers, diffusers' VAE): the prompt
+// embeddings, the final latents and the decoded frames of the 50-step-style DPM run and the DMD preview.
+std::string assemble_pipeline() {
+  const fs::path dir = scratch("pipeline");
+  char err[512] = {0};
+  const std::string pth = kGold + "tiny/model.pth", yaml = kGold + "pipeline/config.yaml";
+  EXPECT_EQ(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), dir.c_str(), nullptr, err, sizeof err), SV_OK) << err;
+  const std::string g = std::string(SV_TEST_DATA);
+  fs::create_directory_symlink(fs::absolute(g + "/ltx2_vae/c"), dir / "vae");
+  fs::create_directory_symlink(fs::absolute(g + "/ltx2_pipeline/tiny_720/text_encoder"), dir / "text_encoder");
+  fs::create_directory_symlink(fs::absolute(g + "/ltx2_pipeline/tiny_720/tokenizer"), dir / "tokenizer");
+  return dir.string();
+}
+
+TEST(SanaVideo2Pipeline, TextToVideoMatchesTheRelease) {
+  const std::string dir = assemble_pipeline();
+  const auto pipe = pipeline::VideoPipeline::load(dir);
+  EXPECT_EQ(pipe->default_chi(), pipeline::Chi::Official);
+  EXPECT_EQ(pipe->sana_video(), nullptr);
+  // The converted folder carries the release's settings.
+  const io::JsonConfig d = io::JsonConfig::load(dir + "/generation_defaults.json");
+  EXPECT_EQ(d.get_int("width"), 1280);
+  EXPECT_EQ(d.get_int("height"), 736);
+  EXPECT_EQ(d.get_int("max_sequence_length"), 8);
+  EXPECT_EQ(d.get_float("shift"), 12.0);
+  const nlohmann::json cases = nlohmann::json::parse(std::ifstream(kGold + "pipeline/cases.json"));
+  for (const auto& [name, c] : cases.items()) {
+    SCOPED_TRACE(name);
+    pipeline::GenerateParams p;
+    p.prompt = c["prompt"].get<std::string>();
+    p.negative_prompt = c["negative_prompt"].get<std::string>();
+    p.motion_score = c["motion_score"].get<int>();
+    p.height = c["height"].get<int>(), p.width = c["width"].get<int>(), p.frames = c["frames"].get<int>();
+    p.steps = c["steps"].get<int>();
+    p.guidance_scale = c["guidance_scale"].get<double>();
+    p.shift = c["shift"].get<double>();
+    p.seed = c["seed"].get<uint64_t>();
+    p.sampler = c["sampler"].get<std::string>();
+    p.chi = pipe->default_chi();
+    Context ctx(Device::CPU, 2);
+    const io::TensorSource ref = io::TensorSource::open(kGold + "pipeline/" + name + ".safetensors");
+    {  // The release's prompt handling: its CHI, the motion-score suffix, no lower-casing.
+      const auto tok = text::Tokenizer::load(dir + "/tokenizer");
+      const auto enc = gemma2::Gemma2Model::load(dir + "/text_encoder");
+      const io::JsonConfig d2 = io::JsonConfig::load(dir + "/generation_defaults.json");
+      std::vector<std::string> chi;
+      for (const auto& l : d2.json()["chi_prompt"]) chi.push_back(l.get<std::string>());
+      pipeline::PromptEncoder pe(*tok, *enc, false);
+      const auto pos = pe.encode(ctx, {pipeline::with_motion_score(p.prompt, p.motion_score)}, chi, 8);
+      SV_EXPECT_CLOSE(pos.embeds, ref.get("prompt_embeds"), 1e-4, "prompt embeddings");
+      SV_EXPECT_CLOSE(pos.mask.to(DType::F32), ref.get("prompt_mask"), 0.0, "prompt mask");
+      const auto neg = pe.encode_negative(ctx, {p.negative_prompt}, 8);
+      SV_EXPECT_CLOSE(neg.embeds, ref.get("negative_embeds"), 1e-4, "negative embeddings");
+    }
+    std::vector<Tensor> chunks;
+    pipeline::GenerateCallbacks cb;
+    cb.on_frames = [&](const Tensor& f) { chunks.push_back(f); };
+    const pipeline::GenerateResult r = pipe->generate(ctx, p, cb);
+    SV_EXPECT_CLOSE(r.latents, ref.get("latents"), 1e-3, "final latents");
+    const Tensor frames = ops::cat(ctx, chunks, 2);
+    SV_EXPECT_CLOSE(frames, ref.get("frames"), 1e-3, "frames");
+  }
+}
+
+TEST(SanaVideo2Pipeline, RefusesWhatTheReleaseDoesNotRun) {
+  const auto pipe = pipeline::VideoPipeline::load(assemble_pipeline());
+  pipeline::GenerateParams p;
+  p.height = 64, p.width = 64, p.frames = 9, p.steps = 4, p.guidance_scale = 8.0;
+  auto error = [&](const pipeline::GenerateParams& q) {
+    try {
+      pipe->validate(q);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error(p), "");
+  pipeline::GenerateParams q = p;
+  q.sampler = "dmd";
+  EXPECT_NE(error(q).find("without guidance"), std::string::npos);
+  q.guidance_scale = 1.0, q.steps = 5;
+  EXPECT_NE(error(q).find("exactly 4 steps"), std::string::npos);
+  q = p, q.sampler = "unipc";
+  EXPECT_NE(error(q).find("unknown sampler"), std::string::npos);
+  q = p, q.frames = 10;
+  EXPECT_NE(error(q).find("nearest valid: 9"), std::string::npos);
+  q = p, q.width = 80;
+  EXPECT_NE(error(q).find("multiple of 32"), std::string::npos);
+  q = p, q.resolution_binning = true;
+  EXPECT_NE(error(q).find("no bucket table"), std::string::npos);
 }
 
 }  // namespace

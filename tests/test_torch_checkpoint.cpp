@@ -1,6 +1,7 @@
 // The .pth reader against files torch.save wrote (zip, legacy, protocol 4) and hostile pickles.
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -101,6 +102,30 @@ INSTANTIATE_TEST_SUITE_P(
                       Hostile{"hostile_in_tensor.pth", "refusing global posix.system"},
                       Hostile{"unsupported_newobj.pth", "NEWOBJ"},
                       Hostile{"legacy_hostile.pth", "refusing global posix.system"}));
+
+// Crafted files from a review of the reader: each fails with its own clear error, at once, without
+// reading outside the file or allocating for what the file does not hold.
+TEST(TorchCheckpoint, CraftedViewsAndContainersAreRefused) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"review_bad_offset2.pth", "storage offset outside its storage"},       // offset near 2^63
+      {"review_bad_stride_ovf2.pth", "tensor view out of range"},              // size x stride past int64
+      {"review_bad_zip64_small.pth", "zip64 end record out of range"},        // a 50-byte "zip64" file
+      {"review_bad_dag.pth", "holds a tuple, not a dict"},                     // 2^60 paths through shared tuples
+      {"review_bad_stride0.pth", "stride 0 expansion"},                        // 1 GiB asked of a 4-byte storage
+      {"review_bad_sealed_reuse.pth", "holds a list, not a dict"},             // [None]: valid, just not a dict
+  };
+  for (const auto& [file, says] : cases) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      const auto ck = io::TorchCheckpoint::open(kDir + file);
+      ck.state_dict();
+      ADD_FAILURE() << file << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << file << ": " << e.what();
+    }
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << file;
+  }
+}
 
 // Every prefix of a real checkpoint and every single-byte corruption of its pickle fails cleanly (or,
 // for corruptions that keep it valid, still yields tensors inside the file).

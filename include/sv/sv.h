@@ -77,12 +77,14 @@ typedef struct sv_generate_params {
   int steps;
   float guidance_scale;        /* <= 1 disables classifier-free guidance */
   uint64_t seed;
-  const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc" */
-  float shift;                 /* 0 = the scheduler's own */
-  int motion_score;            /* >= 0 appends " motion score: N." */
+  const char* sampler;         /* NULL/"" = the model's scheduler, "dpm++2m", "euler" or "unipc"; SANA-Video 2.0:
+                                  "dpm" (the release's solver; image-to-video uses its Euler) or "dmd" (4 steps) */
+  float shift;                 /* 0 = the scheduler's own (SANA-Video 2.0: the release's, 12) */
+  int motion_score;            /* >= 0 appends " motion score: N."; -1: none (SANA-Video 2.0: the release's 20) */
   int resolution_binning;      /* 1: generate at the model's nearest aspect bucket, resize back; -1: only where
                                   the model has a bucket table (480p and 720p models); 0: off */
-  const char* chi;             /* "diffusers" (default), "official" or "none" */
+  const char* chi;             /* "diffusers", "official" or "none"; NULL (default): the model's own (diffusers for
+                                  SANA-Video folders, the release's instruction for SANA-Video 2.0) */
   /* diffusers' vae.enable_tiling(): spatially tiled VAE decode (and image encode), for VAEs that have it
    * (LTX-2, the 720p model). vae_tile / vae_tile_stride in pixels; 0 = diffusers' 512 / min(448, tile). */
   int vae_tiling;

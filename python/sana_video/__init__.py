@@ -30,6 +30,7 @@ def _blas_kernels():
 _blas_kernels()
 
 from ._core import CancelledError, cuda_device_count  # noqa: E402
+from .convert import convert_checkpoint  # noqa: E402
 from .pipeline import SanaVideoPipeline, SanaVideoPipelineOutput, default_model_dir  # noqa: E402
 from .video import export_to_video  # noqa: E402
 
@@ -38,6 +39,7 @@ __all__ = [
     "CancelledError",
     "SanaVideoPipeline",
     "SanaVideoPipelineOutput",
+    "convert_checkpoint",
     "cuda_device_count",
     "default_model_dir",
     "export_to_video",

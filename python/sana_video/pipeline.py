@@ -188,7 +188,7 @@ class SanaVideoPipeline:
         motion_score: int | None = None,
         sampler: str | None = None,
         flow_shift: float | None = None,
-        complex_human_instruction: Any = "diffusers",
+        complex_human_instruction: Any = "default",
         output_path: str | os.PathLike | None = None,
         fps: int | None = None,
     ) -> SanaVideoPipelineOutput | tuple:
@@ -203,7 +203,8 @@ class SanaVideoPipeline:
         callback_kwargs is empty (tensors stay in the engine) and what it returns is ignored; setting
         ``pipe._interrupt = True`` stops the call with ``sana_video.CancelledError``.
         output_path: also write the video there (.mp4/.webm/.gif/.webp or DIR/ for PNG frames) while decoding.
-        complex_human_instruction: "diffusers" (default), "official", or None for no instruction.
+        complex_human_instruction: "default" (the model's own: diffusers' for SANA-Video folders, the
+        release's for SANA-Video 2.0), "diffusers", "official", or None for no instruction.
         """
         if num_videos_per_prompt != 1:
             raise ValueError("num_videos_per_prompt: the engine generates one video per call")
@@ -443,9 +444,12 @@ def _dtype_name(dtype: Any) -> str | None:
     return aliases[name]
 
 
-def _chi_name(chi: Any) -> str:
+def _chi_name(chi: Any) -> str | None:
+    if isinstance(chi, str) and chi == "default":
+        return None
     if chi is None or (isinstance(chi, (list, tuple)) and not chi):
         return "none"
     if isinstance(chi, str) and chi in ("diffusers", "official", "none"):
         return chi
-    raise ValueError("complex_human_instruction must be 'diffusers', 'official' or None (custom lists are not supported)")
+    raise ValueError("complex_human_instruction must be 'default', 'diffusers', 'official' or None "
+                     "(custom lists are not supported)")

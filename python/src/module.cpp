@@ -3,6 +3,7 @@
 // exception raised in a callback (or Ctrl-C, seen through PyErr_CheckSignals at the engine's cancel
 // polls) stops the engine at its next step or frame and is re-raised once the call returns.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -352,6 +354,20 @@ NB_MODULE(_core, m) {
       .def("finish", &VideoWriter::finish)
       .def("close", &VideoWriter::close);
 
+  m.def(
+      "convert_checkpoint",
+      [](const std::string& in, const std::optional<std::string>& config, const std::string& out,
+         const std::optional<std::string>& key) {
+        char err[1024] = {0};
+        sv_status s;
+        {
+          nb::gil_scoped_release release;
+          s = sv_convert_checkpoint(in.c_str(), config ? config->c_str() : nullptr, out.c_str(),
+                                    key ? key->c_str() : nullptr, err, sizeof err);
+        }
+        if (s != SV_OK) raise_status(s, err);
+      },
+      "path"_a, "config"_a = nb::none(), "out"_a, "key"_a = nb::none());
   m.def("cuda_device_count", [] { return sv_cuda_device_count(); });
   m.def("default_model_dir", []() -> nb::object {
     const char* d = sv_default_model_dir();

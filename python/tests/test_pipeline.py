@@ -175,3 +175,29 @@ def test_vae_tiling_on_the_720p_layout_matches_the_cli(cli, tmp_path):
     pipe.vae.disable_tiling()
     with pytest.raises(ValueError):
         pipe.vae.enable_tiling(tile_sample_min_height=96, tile_sample_min_width=128)
+
+
+def test_sana_video2_release_converts_and_generates_as_the_reference(tmp_path):
+    """The SANA-Video 2.0 path from Python: convert the release (.pth + config.yaml), put the VAE and text
+    encoder beside it, generate; the final latents match the composed reference run
+    (tools/reference/make_sv2_pipeline_goldens.py)."""
+    folder = tmp_path / "sv2"
+    g = GOLDEN.resolve()
+    assert sana_video.convert_checkpoint(g / "sana_video2" / "tiny" / "model.pth", folder,
+                                         config=g / "sana_video2" / "pipeline" / "config.yaml") == str(folder)
+    (folder / "vae").symlink_to(g / "ltx2_vae" / "c")
+    (folder / "text_encoder").symlink_to(g / "ltx2_pipeline" / "tiny_720" / "text_encoder")
+    (folder / "tokenizer").symlink_to(g / "ltx2_pipeline" / "tiny_720" / "tokenizer")
+    case = json.loads((g / "sana_video2" / "pipeline" / "cases.json").read_text())["t2v_dpm"]
+    pipe = sana_video.SanaVideoPipeline.from_pretrained(folder)
+    out = pipe(prompt=case["prompt"], negative_prompt=case["negative_prompt"], height=case["height"],
+               width=case["width"], num_frames=case["frames"], num_inference_steps=case["steps"],
+               guidance_scale=case["guidance_scale"], flow_shift=case["shift"], motion_score=case["motion_score"],
+               generator=case["seed"], output_type="latent")
+    ref = read_safetensors(g / "sana_video2" / "pipeline" / "t2v_dpm.safetensors")["latents"]
+    got = np.asarray(out.frames).reshape(ref.shape)
+    assert np.abs(got - ref).max() <= 1e-3 * np.abs(ref).max()
+    # A hostile checkpoint is an exception, and nothing is written.
+    with pytest.raises((ValueError, RuntimeError), match="posix.system"):
+        sana_video.convert_checkpoint(g / "pth" / "hostile_os_system.pth", tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()

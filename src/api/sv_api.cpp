@@ -36,7 +36,7 @@ struct sv_video_writer {
 };
 
 struct sv_model {
-  std::unique_ptr<sv::pipeline::SanaVideoPipeline> pipe;
+  std::unique_ptr<sv::pipeline::VideoPipeline> pipe;
   std::unique_ptr<sv::Context> ctx;
   ModelDefaults defaults;
   std::string device_desc;
@@ -149,16 +149,20 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   p.shift = gp->shift;
   p.motion_score = gp->motion_score;
   SV_CHECK(gp->resolution_binning >= -1 && gp->resolution_binning <= 1, "resolution_binning must be -1, 0 or 1");
-  const int64_t sample_size = m->pipe->transformer().config().sample_size;
+  const int64_t sample_size = m->pipe->binning_sample_size();
   p.resolution_binning = gp->resolution_binning == 1 ||
                          (gp->resolution_binning == -1 && (sample_size == 30 || sample_size == 22));
   SV_CHECK(!(gp->vae_tiling && gp->long_video), "VAE tiling is not available in long video mode (its decode streams block by block)");
   SV_CHECK(gp->vae_tile >= 0 && gp->vae_tile_stride >= 0 && gp->vae_tile <= 1 << 20 && gp->vae_tile_stride <= 1 << 20,
            "vae_tile and vae_tile_stride must be in [0, 1048576] pixels");
   p.vae_tiling = sv::VaeTiling::square(gp->vae_tiling != 0, gp->vae_tile, gp->vae_tile_stride);
-  const std::string chi = gp->chi ? gp->chi : "diffusers";
-  SV_CHECK(chi == "diffusers" || chi == "official" || chi == "none", "chi must be diffusers, official or none");
-  p.chi = chi == "diffusers" ? pl::Chi::Diffusers : chi == "official" ? pl::Chi::Official : pl::Chi::None;
+  const std::string chi = gp->chi ? gp->chi : "";
+  SV_CHECK(chi.empty() || chi == "diffusers" || chi == "official" || chi == "none",
+           "chi must be diffusers, official or none (or unset: the model's own)");
+  p.chi = chi.empty()            ? m->pipe->default_chi()
+          : chi == "diffusers"   ? pl::Chi::Diffusers
+          : chi == "official"    ? pl::Chi::Official
+                                 : pl::Chi::None;
   SV_CHECK(fps <= 240, "fps must be in [1, 240], got ", fps);
   // In-memory tensors first, so that validate() below checks their shapes too.
   SV_CHECK(!gp->initial_latents.data || !(gp->initial_latents_path && *gp->initial_latents_path),
@@ -177,13 +181,15 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
       p.negative_mask = tensor_from(gp->negative_prompt_attention_mask, "negative_prompt_attention_mask");
     }
   }
+  const pl::SanaVideoPipeline* long_pipe = m->pipe->sana_video();
+  SV_CHECK(!gp->long_video || long_pipe, "long video mode (LongSANA) runs SANA-Video models only, not this one");
   if (gp->long_video) {
     lp.height = p.height, lp.width = p.width, lp.fps = fps, lp.seed = p.seed;
     lp.frames = snap_frames(p.frames, static_cast<int>(m->pipe->vae().info().temporal_factor));
     lp.block_frames = gp->block_frames > 0 ? gp->block_frames : 10;
     SV_CHECK(gp->block_frames >= 0 && gp->window_blocks >= 0, "block_frames and window_blocks must be >= 0");
     lp.window_blocks = gp->window_blocks;
-    lp.schedule = pl::long_schedule_for(*m->pipe);
+    lp.schedule = pl::long_schedule_for(*long_pipe);
     lp.schedule.bf16_timesteps = gp->exact_timesteps == 0;
     lp.motion_score = p.motion_score, lp.chi = p.chi;
     SV_CHECK(gp->prompt_schedule_count >= 0 && (gp->prompt_schedule_count == 0 || gp->prompt_schedule),
@@ -198,14 +204,14 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
                  !(gp->prompt_embeds_path && *gp->prompt_embeds_path) && !gp->prompt_embeds.data &&
                  !(gp->output_latents_path && *gp->output_latents_path),
              "long video mode takes prompts only (no image, latents or prompt embeddings)");
-    pl::plan_long(*m->pipe, lp);  // every check before any work or file
+    pl::plan_long(*long_pipe, lp);  // every check before any work or file
     p.frames = static_cast<int>(lp.frames);
   } else {
     m->pipe->validate(p);
   }
   // Memory, before anything is allocated.
   const bool decode = (gp->output_path && *gp->output_path) || gp->on_frames;
-  if (gp->long_video) pl::check_long_fits(*m->ctx, *m->pipe, lp, decode);
+  if (gp->long_video) pl::check_long_fits(*m->ctx, *long_pipe, lp, decode);
   else m->pipe->check_fits(*m->ctx, p, decode);
   return out;
 }
@@ -228,7 +234,7 @@ sv_generate_params sv_generate_default_params(void) {
   p.negative_prompt = "";
   p.guidance_scale = -1.0f;  // the model's default
   p.motion_score = -1;
-  p.chi = "diffusers";
+  p.chi = nullptr;  // the model's own
   return p;
 }
 
@@ -263,7 +269,7 @@ sv_status sv_model_load(const char* dir, const sv_model_params* params, sv_model
     m->ctx = std::make_unique<sv::Context>(pl.device, p.threads, pl.index, pl.compute);
     m->device_desc = (pl.device == sv::Device::CPU ? std::string("cpu") : m->ctx->runtime()->name()) + ", " +
                      (pl.compute == sv::DType::BF16 ? "bf16" : "fp32");
-    m->pipe = sv::pipeline::SanaVideoPipeline::load(dir, m->ctx.get());
+    m->pipe = sv::pipeline::VideoPipeline::load(dir, m->ctx.get());
     m->defaults = read_defaults(dir);
     *out = m.release();
     return SV_OK;
@@ -287,10 +293,10 @@ sv_model_info sv_model_get_info(const sv_model* m) {
   info.default_fps = d.fps, info.default_steps = d.steps;
   info.default_guidance_scale = static_cast<float>(d.guidance_scale);
   const sv::VideoVae::Info& vi = m->pipe->vae().info();
-  const auto& tc = m->pipe->transformer().config();
   info.frame_step = static_cast<int>(vi.temporal_factor);
-  info.size_multiple = static_cast<int>(vi.spatial_factor * std::max(tc.patch_size[1], tc.patch_size[2]));
-  info.long_video = m->pipe->long_scheduler_config() != nullptr;
+  info.size_multiple = static_cast<int>(m->pipe->size_multiple());
+  const auto* sv1 = m->pipe->sana_video();
+  info.long_video = sv1 && sv1->long_scheduler_config() != nullptr;
   return info;
 }
 
@@ -430,7 +436,7 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
         }
       };
     const pl::GenerateResult r =
-        gp->long_video ? pl::generate_long(*m->ctx, *m->pipe, lp, cb) : m->pipe->generate(*m->ctx, p, cb);
+        gp->long_video ? pl::generate_long(*m->ctx, *m->pipe->sana_video(), lp, cb) : m->pipe->generate(*m->ctx, p, cb);
     if (r.cancelled) {
       last_error = "cancelled";
       return SV_ERROR_CANCELLED;  // the writer's destructor removes the temporary file

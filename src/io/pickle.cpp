@@ -12,6 +12,15 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 constexpr int kMaxRank = 16;
+// A state dict of a few thousand tensors makes tens of thousands of values; each costs ~300 bytes.
+constexpr size_t kMaxValues = size_t{1} << 22;
+
+// File text in an error message: printable ASCII only, at most 80 characters.
+std::string shown(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) out += (c >= 32 && c < 127) ? c : '?';
+  return s.size() > 80 ? out + "..." : out;
+}
 
 using Mut = std::shared_ptr<PickleValue>;
 
@@ -74,7 +83,12 @@ const char* opcode_name(uint8_t op) {
 
 class Unpickler {
  public:
-  Unpickler(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  Unpickler(const uint8_t* p, size_t n) : p_(p), n_(n) {
+    none_ = make(PickleValue::Kind::None);
+    true_ = make(PickleValue::Kind::Bool);
+    true_->b = true;
+    false_ = make(PickleValue::Kind::Bool);
+  }
 
   PickleRef run(size_t* consumed) {
     while (true) {
@@ -93,7 +107,10 @@ class Unpickler {
   std::vector<Mut> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Mut> memo_;
-  std::unordered_set<const PickleValue*> sealed_;  // containers already nested somewhere: never mutated again
+  // Per dict under construction: its keys' positions, so SETITEMS stays linear in the number of keys.
+  std::unordered_map<const PickleValue*, std::unordered_map<std::string, size_t>> dict_index_;
+  size_t values_ = 0;
+  Mut none_, true_, false_;
 
   // ---- reading ----
   void need(size_t k) {
@@ -126,17 +143,18 @@ class Unpickler {
   }
 
   // ---- values ----
-  static Mut make(PickleValue::Kind k) {
+  Mut make(PickleValue::Kind k) {
+    SV_CHECK(++values_ <= kMaxValues, "pickle: more than ", kMaxValues, " values (not a state dict)");
     auto v = std::make_shared<PickleValue>();
     v->kind = k;
     return v;
   }
-  static Mut make_int(int64_t i) {
+  Mut make_int(int64_t i) {
     auto v = make(PickleValue::Kind::Int);
     v->i = i;
     return v;
   }
-  static Mut make_str(PickleValue::Kind k, std::string s) {
+  Mut make_str(PickleValue::Kind k, std::string s) {
     auto v = make(k);
     v->s = std::move(s);
     return v;
@@ -161,17 +179,18 @@ class Unpickler {
     stack_.resize(m);
     return out;
   }
-  bool is_sealed(const PickleValue* v) const { return sealed_.count(v) != 0; }
   // `child` goes inside `parent`: it can no longer change, which rules out reference cycles.
   void adopt(PickleValue& parent, const Mut& child) {
     SV_CHECK(child.get() != &parent, "pickle: a container that contains itself (not a state dict)");
-    const bool container = child->kind == PickleValue::Kind::List || child->kind == PickleValue::Kind::Dict;
-    if (container) sealed_.insert(child.get());
+    if (child->kind == PickleValue::Kind::List || child->kind == PickleValue::Kind::Dict) {
+      child->sealed = true;
+      dict_index_.erase(child.get());
+    }
     parent.depth = std::max(parent.depth, child->depth + 1);
     SV_CHECK(parent.depth <= kMaxDepth, "pickle: values nested deeper than ", kMaxDepth, " levels");
   }
   void check_mutable(const PickleValue& v, const char* what) {
-    SV_CHECK(!is_sealed(&v), "pickle: ", what, " changes a container after it was nested (not a state dict)");
+    SV_CHECK(!v.sealed, "pickle: ", what, " changes a container after it was nested (not a state dict)");
   }
   Mut tuple(std::vector<Mut> items) {
     auto t = make(PickleValue::Kind::Tuple);
@@ -185,20 +204,21 @@ class Unpickler {
     SV_CHECK(d.kind == PickleValue::Kind::Dict, "pickle: SETITEM on a ", d.describe(), ", not a dict");
     check_mutable(d, "SETITEM");
     SV_CHECK(kv.size() % 2 == 0, "pickle: SETITEMS with an odd number of values");
+    auto& index = dict_index_[&d];
     for (size_t i = 0; i < kv.size(); i += 2) {
       const auto& key = kv[i];
       SV_CHECK(key->kind == PickleValue::Kind::String || key->kind == PickleValue::Kind::Int,
                "pickle: dict key of type ", key->describe(), " (a state dict has string keys)");
       adopt(d, kv[i + 1]);
-      bool replaced = false;
-      for (auto& e : d.entries) {
-        if (e.first->kind == key->kind && e.first->s == key->s && e.first->i == key->i) {
-          e.second = kv[i + 1];
-          replaced = true;
-          break;
-        }
+      std::string k(1, key->kind == PickleValue::Kind::String ? 's' : 'i');
+      k += key->kind == PickleValue::Kind::String ? key->s : std::to_string(key->i);
+      auto it = index.find(k);
+      if (it != index.end()) {
+        d.entries[it->second].second = kv[i + 1];
+      } else {
+        index.emplace(k, d.entries.size());
+        d.entries.emplace_back(key, kv[i + 1]);
       }
-      if (!replaced) d.entries.emplace_back(key, kv[i + 1]);
     }
   }
 
@@ -218,7 +238,8 @@ class Unpickler {
     SV_CHECK(a.size() == 6 || a.size() == 7, "pickle: _rebuild_tensor_v2 with ", a.size(), " arguments");
     SV_CHECK(a[0]->kind == PickleValue::Kind::Storage, "pickle: _rebuild_tensor_v2 on a ", a[0]->describe(),
              ", not a storage");
-    SV_CHECK(a[1]->kind == PickleValue::Kind::Int && a[1]->i >= 0, "pickle: bad tensor storage offset");
+    SV_CHECK(a[1]->kind == PickleValue::Kind::Int && a[1]->i >= 0 && a[1]->i <= a[0]->tensor.storage_numel,
+             "pickle: tensor storage offset outside its storage");
     auto t = make(PickleValue::Kind::Tensor);
     t->tensor = a[0]->tensor;
     t->tensor.offset = a[1]->i;
@@ -227,14 +248,16 @@ class Unpickler {
     SV_CHECK(t->tensor.shape.size() == t->tensor.stride.size(), "pickle: tensor size and stride differ in rank");
     SV_CHECK(a[5]->kind == PickleValue::Kind::Dict && a[5]->entries.empty(),
              "pickle: tensor with backward hooks (not a plain state dict)");
-    // The furthest element must lie inside the storage; sizes are bounded so the products cannot overflow.
-    int64_t last = t->tensor.offset;
+    // The furthest element must lie inside the storage (in 128-bit arithmetic: 40-bit sizes times 40-bit
+    // strides overflow int64).
+    __int128 last = t->tensor.offset;
     bool empty = false;
     for (size_t d = 0; d < t->tensor.shape.size(); ++d) {
       const int64_t sz = t->tensor.shape[d], st = t->tensor.stride[d];
       SV_CHECK(sz < (int64_t{1} << 40) && st < (int64_t{1} << 40), "pickle: tensor size/stride out of range");
       if (sz == 0) empty = true;
-      else last += (sz - 1) * st;
+      else last += static_cast<__int128>(sz - 1) * st;
+      SV_CHECK(last < (static_cast<__int128>(1) << 62), "pickle: tensor view out of range");
     }
     SV_CHECK(empty || last < t->tensor.storage_numel, "pickle: tensor view (offset ", t->tensor.offset,
              ", size ", shape_str(t->tensor.shape), ") runs past its storage of ", t->tensor.storage_numel,
@@ -286,7 +309,7 @@ class Unpickler {
 
   Mut global(const std::string& module, const std::string& name) {
     const std::string full = module + "." + name;
-    SV_CHECK(find_allowed(full) != nullptr, "pickle: refusing global ", full,
+    SV_CHECK(find_allowed(full) != nullptr, "pickle: refusing global ", shown(full),
              " (a checkpoint may hold only tensors, dicts and plain values)");
     return make_str(PickleValue::Kind::Global, full);
   }
@@ -314,14 +337,9 @@ class Unpickler {
       case '0': pop(); break;
       case '1': pop_mark(); break;
       case '2': push(top()); break;
-      case 'N': push(make(K::None)); break;
-      case 0x88:
-      case 0x89: {
-        auto v = make(K::Bool);
-        v->b = op == 0x88;
-        push(v);
-        break;
-      }
+      case 'N': push(none_); break;
+      case 0x88: push(true_); break;
+      case 0x89: push(false_); break;
       case 'J': push(make_int(static_cast<int32_t>(uint_le(4)))); break;
       case 'K': push(make_int(static_cast<int64_t>(uint_le(1)))); break;
       case 'M': push(make_int(static_cast<int64_t>(uint_le(2)))); break;

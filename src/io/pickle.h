@@ -38,6 +38,7 @@ struct PickleValue {
   std::vector<std::pair<PickleRef, PickleRef>> entries;  // Dict, in insertion order
   PickledTensor tensor;                                  // Storage (key/dtype/numel), Tensor
   int depth = 1;                                         // nesting depth (bounded so teardown cannot overflow)
+  bool sealed = false;  // nested in another value: never changed again (no reference cycles)
 
   bool is_dict() const { return kind == Kind::Dict; }
   bool is_tensor() const { return kind == Kind::Tensor; }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -43,7 +44,7 @@ std::map<std::string, ZipEntry> read_zip_directory(const uint8_t* d, uint64_t n)
   if (count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_off == 0xFFFFFFFF) {
     SV_CHECK(eocd >= 20 && rd(d + eocd - 20, 4) == 0x07064b50, "zip: zip64 locator missing");
     const uint64_t z64 = rd(d + eocd - 20 + 8, 8);
-    SV_CHECK(z64 <= n - 56 && rd(d + z64, 4) == 0x06064b50, "zip: zip64 end record out of range");
+    SV_CHECK(n >= 56 && z64 <= n - 56 && rd(d + z64, 4) == 0x06064b50, "zip: zip64 end record out of range");
     count = rd(d + z64 + 32, 8);
     cd_size = rd(d + z64 + 40, 8);
     cd_off = rd(d + z64 + 48, 8);
@@ -93,11 +94,24 @@ std::map<std::string, ZipEntry> read_zip_directory(const uint8_t* d, uint64_t n)
   return out;
 }
 
-// Every tensor record in the tree (storage key, dtype, numel).
-void collect_tensors(const PickleValue& v, const std::function<void(const PickledTensor&)>& fn) {
+// Every tensor record in the tree (storage key, dtype, numel), each shared value visited once: memo
+// references can make a tree with exponentially many paths.
+void collect_tensors(const PickleValue& v, const std::function<void(const PickledTensor&)>& fn,
+                     std::unordered_set<const PickleValue*>* seen) {
+  if (!seen->insert(&v).second) return;
   if (v.kind == PickleValue::Kind::Tensor) fn(v.tensor);
-  for (const auto& it : v.items) collect_tensors(*it, fn);
-  for (const auto& e : v.entries) collect_tensors(*e.second, fn);
+  for (const auto& it : v.items) collect_tensors(*it, fn, seen);
+  for (const auto& e : v.entries) collect_tensors(*e.second, fn, seen);
+}
+void collect_tensors(const PickleValue& v, const std::function<void(const PickledTensor&)>& fn) {
+  std::unordered_set<const PickleValue*> seen;
+  collect_tensors(v, fn, &seen);
+}
+
+std::string shown(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) out += (c >= 32 && c < 127) ? c : '?';
+  return out;
 }
 
 bool holds_tensors(const PickleValue& v) {
@@ -158,22 +172,22 @@ void TorchCheckpoint::parse_zip(const uint8_t* data, size_t size) {
   auto bo = entries.find(prefix + "byteorder");
   if (bo != entries.end()) {
     const std::string order(reinterpret_cast<const char*>(data + bo->second.data_offset), bo->second.size);
-    SV_CHECK(order == "little", "byte order '", order, "' is not supported");
+    SV_CHECK(order == "little", "byte order '", shown(order), "' is not supported");
   }
   const ZipEntry& pkl = entries.at(prefix + "data.pkl");
   root_ = unpickle(data + pkl.data_offset, pkl.size);
-  std::map<std::string, bool> seen;
+  file_bytes_ = size;
   collect_tensors(*root_, [&](const PickledTensor& t) {
-    if (seen[t.storage_key]) return;
-    seen[t.storage_key] = true;
+    if (storages_.count(t.storage_key)) return;
     auto it = entries.find(prefix + "data/" + t.storage_key);
-    SV_CHECK(it != entries.end(), "storage ", t.storage_key, " is missing from the archive");
-    storages_.push_back({t.storage_key, data + it->second.data_offset, it->second.size});
+    SV_CHECK(it != entries.end(), "storage ", shown(t.storage_key), " is missing from the archive");
+    storages_[t.storage_key] = {t.storage_key, data + it->second.data_offset, it->second.size};
   });
 }
 
 void TorchCheckpoint::parse_legacy(const uint8_t* data, size_t size) {
   legacy_ = true;
+  file_bytes_ = size;
   size_t pos = 0, used = 0;
   auto next = [&]() {
     PickleRef v = unpickle(data + pos, size - pos, &used);
@@ -199,24 +213,25 @@ void TorchCheckpoint::parse_legacy(const uint8_t* data, size_t size) {
   for (const auto& k : keys->items) {
     SV_CHECK(k->is_string(), "legacy storage key is not a string");
     auto it = info.find(k->s);
-    SV_CHECK(it != info.end(), "legacy storage ", k->s, " is not used by any tensor");
-    SV_CHECK(size - pos >= 8, "legacy storage ", k->s, " is truncated");
+    SV_CHECK(it != info.end(), "legacy storage ", shown(k->s), " is not used by any tensor");
+    SV_CHECK(!storages_.count(k->s), "legacy storage ", shown(k->s), " is listed twice");
+    SV_CHECK(size - pos >= 8, "legacy storage ", shown(k->s), " is truncated");
     const uint64_t numel = rd(data + pos, 8);
     pos += 8;
-    SV_CHECK(numel == static_cast<uint64_t>(it->second.storage_numel), "legacy storage ", k->s, " holds ", numel,
-             " elements, its tensors say ", it->second.storage_numel);
+    SV_CHECK(numel == static_cast<uint64_t>(it->second.storage_numel), "legacy storage ", shown(k->s), " holds ",
+             numel, " elements, its tensors say ", it->second.storage_numel);
     const uint64_t bytes = numel * dtype_size(it->second.dtype);
-    SV_CHECK(bytes <= size - pos, "legacy storage ", k->s, " runs past the end of the file");
-    storages_.push_back({k->s, data + pos, bytes});
+    SV_CHECK(bytes <= size - pos, "legacy storage ", shown(k->s), " runs past the end of the file");
+    storages_[k->s] = {k->s, data + pos, bytes};
     pos += bytes;
   }
   for (const auto& [k, t] : info) storage(k);  // every tensor's storage must be present
 }
 
 const TorchCheckpoint::StorageBlob& TorchCheckpoint::storage(const std::string& key) const {
-  for (const auto& s : storages_)
-    if (s.key == key) return s;
-  SV_THROW(path_, ": storage ", key, " is missing");
+  auto it = storages_.find(key);
+  SV_CHECK(it != storages_.end(), path_, ": storage ", shown(key), " is missing");
+  return it->second;
 }
 
 Tensor TorchCheckpoint::tensor(const PickledTensor& t) const {
@@ -224,7 +239,12 @@ Tensor TorchCheckpoint::tensor(const PickledTensor& t) const {
   const size_t es = dtype_size(t.dtype);
   SV_CHECK(blob.bytes / es >= static_cast<uint64_t>(t.storage_numel), path_, ": storage ", t.storage_key, " holds ",
            blob.bytes, " bytes, fewer than its ", t.storage_numel, " elements");
-  const int64_t n = shape_numel(t.shape);
+  int64_t n = 0;
+  try {
+    n = shape_numel(t.shape);
+  } catch (const Error& e) {
+    SV_THROW(path_, ": ", e.what());
+  }
   if (n == 0) return Tensor::empty(t.shape, t.dtype);
   const uint8_t* base = blob.data + static_cast<size_t>(t.offset) * es;
   bool contiguous = true;
@@ -236,6 +256,14 @@ Tensor TorchCheckpoint::tensor(const PickledTensor& t) const {
   // Legacy files do not align their storages: those views are copied, so no kernel reads a misaligned value.
   const bool aligned = reinterpret_cast<uintptr_t>(base) % es == 0;
   if (contiguous && aligned) return Tensor::from_blob(const_cast<uint8_t*>(base), t.shape, t.dtype, owner_);
+  // Copies are bounded: a view may not hold more elements than its storage (no stride-0 expansion), and
+  // all copies together stay within twice the file, so a small file cannot ask for a huge allocation.
+  SV_CHECK(n <= t.storage_numel, path_, ": a view of ", n, " elements over a storage of ", t.storage_numel,
+           " (stride 0 expansion) is not supported");
+  const uint64_t bytes = static_cast<uint64_t>(n) * es;
+  SV_CHECK(copied_ + bytes <= 2 * file_bytes_ + (uint64_t{64} << 20), path_,
+           ": its tensor views would copy more than twice the file's size");
+  copied_ += bytes;
   if (contiguous) {
     Tensor out = Tensor::empty(t.shape, t.dtype);
     std::memcpy(out.raw(), base, static_cast<size_t>(n) * es);
@@ -283,10 +311,22 @@ std::vector<std::pair<std::string, Tensor>> TorchCheckpoint::state_dict(const st
   }
   if (chosen) *chosen = name;
   std::vector<std::pair<std::string, Tensor>> out;
+  std::map<const PickleValue*, Tensor> made;  // one tensor referenced under several names is made once
+  uint64_t total = 0;
   for (const auto& [k, v] : sd->entries) {
     SV_CHECK(k->is_string(), path_, ": state dict key is not a string");
-    if (v->is_tensor()) out.emplace_back(k->s, tensor(v->tensor));
-    else if (skipped) skipped->push_back(k->s);
+    if (v->is_tensor()) {
+      auto it = made.find(v.get());
+      if (it == made.end()) it = made.emplace(v.get(), tensor(v->tensor)).first;
+      // Names sharing one tensor are written once each: bound what a small file can make a caller write.
+      total += it->second.nbytes();
+      SV_CHECK(total <= 4 * file_bytes_ + (uint64_t{64} << 20), path_,
+               ": its state dict names more tensor bytes than four times the file's size (shared tensors "
+               "repeated under many names)");
+      out.emplace_back(k->s, it->second);
+    } else if (skipped) {
+      skipped->push_back(k->s);
+    }
   }
   return out;
 }

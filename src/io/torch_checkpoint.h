@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,7 +47,9 @@ class TorchCheckpoint {
   std::string path_;
   std::shared_ptr<void> owner_;
   PickleRef root_;
-  std::vector<StorageBlob> storages_;
+  std::unordered_map<std::string, StorageBlob> storages_;
+  uint64_t file_bytes_ = 0;
+  mutable uint64_t copied_ = 0;  // bytes of tensor copies made so far (bounded by the file's size)
   bool legacy_ = false;
 
   void parse(const uint8_t* data, size_t size);

@@ -52,7 +52,8 @@ std::string with_motion_score(const std::string& prompt, int score) {
 // A tokenizer may know more tokens than the text encoder has embeddings (transformers appends special
 // tokens such as <mask> at id vocab_size; diffusers runs such folders): only an id a prompt actually
 // produces must exist.
-PromptEncoder::PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc) : tok_(tok), enc_(enc) {}
+PromptEncoder::PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc, bool diffusers_clean)
+    : tok_(tok), enc_(enc), clean_(diffusers_clean) {}
 
 void PromptEncoder::check_ids(const text::TokenBatch& tb) const {
   const int64_t n = enc_.config().vocab_size;
@@ -80,7 +81,7 @@ text::TokenBatch PromptEncoder::tokenize(const std::vector<std::string>& prompts
   SV_CHECK(!prompts.empty(), "encode_prompt: no prompts");
   SV_CHECK(max_sequence_length >= 2, "encode_prompt: max_sequence_length must be at least 2");
   std::vector<std::string> texts;
-  for (const std::string& p : prompts) texts.push_back(text::py_strip(text::py_lower(p)));
+  for (const std::string& p : prompts) texts.push_back(clean_ ? text::py_strip(text::py_lower(p)) : p);
   int64_t max_length_all = max_sequence_length;
   if (!chi.empty()) {
     const std::string prefix = join_lines(chi);

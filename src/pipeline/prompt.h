@@ -29,7 +29,9 @@ class PromptEncoder {
  public:
   // The tokenizer may know more ids than the encoder has embeddings; encoding a prompt that produces
   // one of them throws, naming the token and its id.
-  PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc);
+  // `diffusers_clean`: lower-case and strip prompts as diffusers' encode_prompt does (NVIDIA's own
+  // inference passes them as they are).
+  PromptEncoder(const text::Tokenizer& tok, const gemma2::Gemma2Model& enc, bool diffusers_clean = true);
 
   // Positive prompts with a CHI prefix (or none) and token selection.
   PromptEmbeds encode(Context& ctx, const std::vector<std::string>& prompts, const std::vector<std::string>& chi,
@@ -44,6 +46,7 @@ class PromptEncoder {
   void check_ids(const text::TokenBatch& tb) const;
   const text::Tokenizer& tok_;
   const gemma2::Gemma2Model& enc_;
+  bool clean_ = true;
 };
 
 }  // namespace sv::pipeline

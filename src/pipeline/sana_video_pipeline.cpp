@@ -17,9 +17,6 @@ namespace fs = std::filesystem;
 std::unique_ptr<SanaVideoPipeline> SanaVideoPipeline::load(const std::string& dir, const Context* place) {
   SV_CHECK(fs::is_directory(dir), dir, ": pipeline directory not found");
   const io::JsonConfig index = io::JsonConfig::load((fs::path(dir) / "model_index.json").string());
-  SV_CHECK(index.get_string("_class_name", std::string()) != "SanaVideo2Pipeline", dir,
-           ": a SANA-Video 2.0 folder (converted from its .pth); generate does not run SANA-Video 2.0 yet, "
-           "`run transformer --model ", dir, "` runs its transformer");
   auto part = [&](const char* name, const std::vector<std::string>& classes) {
     SV_CHECK(index.json().contains(name) && index.json()[name].is_array() && index.json()[name].size() == 2 &&
                  index.json()[name][1].is_string(),
@@ -246,20 +243,9 @@ Tensor SanaVideoPipeline::denoise(Context& ctx, const GenerateParams& p, const P
   return latents;
 }
 
-// 4. latents / (1 / std) + mean, then the VAE's streamed decode, one latent frame at a time; only
-// finished frames cross to the host. Returns false when cancelled.
-bool SanaVideoPipeline::decode(Context& ctx, const GenerateParams& p, const Tensor& latents,
-                               const GenerateCallbacks& cb) const {
-  const Tensor z = denormalise_latents(ctx, *vae_, latents);
-  auto stream = vae_->decode_stream(p.vae_tiling);
-  const int64_t T = z.size(2);
-  if (cb.progress) cb.progress("decode", 0, static_cast<int>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    if (cb.cancelled && cb.cancelled()) return false;
-    stream->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == T, [&](const Tensor& f) { cb.on_frames(f.to_host()); });
-    if (cb.progress) cb.progress("decode", static_cast<int>(t + 1), static_cast<int>(T));
-  }
-  return true;
+int64_t SanaVideoPipeline::size_multiple() const {
+  const auto& ps = transformer_->config().patch_size;
+  return vae_->info().spatial_factor * std::max(ps[1], ps[2]);
 }
 
 GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
@@ -299,7 +285,7 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
 
   if (cb.on_frames) {
     t0 = clock::now();
-    r.cancelled = !decode(ctx, p, latents, cb);
+    r.cancelled = !decode_frames(ctx, *vae_, latents, p.vae_tiling, cb);
     r.seconds_decode = seconds(t0);
   }
   return r;

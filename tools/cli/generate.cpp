@@ -63,7 +63,7 @@ int generate(const std::vector<std::string>& args) {
   sv_model_params mp = sv_model_default_params();
   std::string image, prompt_embeds;
   std::string device, dtype;
-  std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi = "diffusers";
+  std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi;
   bool have_prompt = false;
   std::vector<std::pair<double, std::string>> schedule;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -181,7 +181,7 @@ int generate(const std::vector<std::string>& args) {
   gp.initial_latents_path = in_latents.empty() ? nullptr : in_latents.c_str();
   gp.prompt_embeds_path = prompt_embeds.empty() ? nullptr : prompt_embeds.c_str();
   gp.sampler = sampler.empty() ? nullptr : sampler.c_str();
-  gp.chi = chi.c_str();
+  gp.chi = chi.empty() ? nullptr : chi.c_str();
   gp.progress = progress_cb;
   gp.cancel = cancel_cb;
 

@@ -105,13 +105,51 @@ Config config_from_yaml(const std::string& path) {
   }
 }
 
+nlohmann::json generation_defaults_from_yaml(const std::string& path) {
+  const YAML::Node root = YAML::LoadFile(path);  // already parsed once by config_from_yaml
+  const Section m{root["model"], path, "model"}, data{root["data"], path, "data"};
+  const Section te{root["text_encoder"], path, "text_encoder"}, sch{root["scheduler"], path, "scheduler"};
+  const int64_t image_size = m.get<int64_t>("image_size", 720);
+  SV_CHECK(image_size == 720 || image_size == 480, path, ": model.image_size = ", image_size,
+           " is not supported (720 or 480)");
+  nlohmann::json d = {{"width", image_size == 720 ? 1280 : 832},
+                      {"height", image_size == 720 ? 736 : 480},
+                      {"frames", data.get<int64_t>("num_frames", 81)},
+                      {"fps", data.get<int64_t>("target_fps", 16)},
+                      {"steps", 50},
+                      {"guidance_scale", 8.0},
+                      {"motion_score", 20},
+                      {"max_sequence_length", te.get<int64_t>("model_max_length", 300)}};
+  double shift = sch.get<double>("inference_flow_shift", 0.0);
+  if (shift <= 0) shift = sch.get<double>("flow_shift", 12.0);
+  SV_CHECK(shift > 0 && shift < 1000, path, ": scheduler flow shift ", shift, " is out of range");
+  d["shift"] = shift;
+  if (te.has("chi_prompt")) {
+    const YAML::Node chi = te.node["chi_prompt"];
+    SV_CHECK(chi.IsSequence(), path, ": text_encoder.chi_prompt must be a list of lines");
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& l : chi) lines.push_back(l.as<std::string>());
+    d["chi_prompt"] = lines;
+  }
+  return d;
+}
+
 ConvertReport convert_release(const std::string& pth, const std::string& yaml, const std::string& out_dir,
                               const std::string& key) {
   const Config cfg = config_from_yaml(yaml);
+  const nlohmann::json defaults = generation_defaults_from_yaml(yaml);
   SV_CHECK(!fs::exists(out_dir), out_dir, ": already exists; choose a new output folder");
   const io::TorchCheckpoint ck = io::TorchCheckpoint::open(pth);
   ConvertReport rep;
-  auto sd = ck.state_dict(key, &rep.skipped, &rep.state_dict_key);
+  // The official loader's choice when several are present: state_dict before state_dict_ema.
+  std::string k = key;
+  if (k.empty() && !ck.root().get("generator"))
+    for (const char* c : {"state_dict", "state_dict_ema"})
+      if (ck.root().get(c) && ck.root().get(c)->is_dict()) {
+        k = c;
+        break;
+      }
+  auto sd = ck.state_dict(k, &rep.skipped, &rep.state_dict_key);
   // The official loader's normalisation: DataParallel / EMA wrapper prefixes go.
   for (auto& [name, t] : sd)
     for (const char* prefix : {"module.", "model."})
@@ -129,6 +167,7 @@ ConvertReport convert_release(const std::string& pth, const std::string& yaml, c
                             {"_converted_from", fs::path(pth).filename().string()},
                             {"_state_dict_key", rep.state_dict_key}};
     std::ofstream(tmp / "model_index.json") << index.dump(2) << "\n";
+    std::ofstream(tmp / "generation_defaults.json") << defaults.dump(2) << "\n";
     // Every weight must bind, with its shape, before the folder takes its name.
     try {
       Transformer::load((tmp / "transformer").string());

@@ -12,6 +12,12 @@ namespace sv::sana_video2 {
 // the engine does not implement is an error naming its key.
 Config config_from_yaml(const std::string& path);
 
+// The release's generation settings from config.yaml, as generation_defaults.json: size from
+// model.image_size (720: 1280 x 736, 480: 832 x 480), data.num_frames / data.target_fps, 50 steps,
+// guidance 8, the scheduler's (inference_)flow_shift, motion score 20, text_encoder.chi_prompt and
+// model_max_length.
+nlohmann::json generation_defaults_from_yaml(const std::string& path);
+
 struct ConvertReport {
   std::string state_dict_key;  // top-level entry the weights came from ("" = the root)
   int64_t tensors = 0;

@@ -27,6 +27,15 @@ class Transformer {
   Transformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
+  // Activations that must coexist in one forward on latents [batch, C, F, H, W], in fp32 (a lower bound):
+  // the routing sources (the input, every block sum, the partial sum), q/k/v and the SwiGLU hidden pair.
+  size_t forward_bytes_lower_bound(int64_t batch, int64_t F, int64_t H, int64_t W) const {
+    const auto& p = cfg_.patch_size;
+    const double tokens = static_cast<double>(batch) * (F / p[0]) * (H / p[1]) * (W / p[2]);
+    const double blocks = static_cast<double>((cfg_.depth + cfg_.attn_res_block_size - 1) / cfg_.attn_res_block_size);
+    const double b = tokens * 4.0 * (cfg_.hidden_size * (blocks + 5) + 2.0 * cfg_.mlp_hidden);
+    return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
+  }
   // The flow velocity [B, out_channels, F, H, W] in F32. Named intermediates go to ctx.dump.
   Tensor forward(Context& ctx, const Inputs& in) const;
 
