@@ -39,7 +39,10 @@ const char* kHelp =
     "       [--window-blocks K (attend to the last K blocks; default all)] [--exact-timesteps]\n"
     "       [--prompt-at SECONDS:PROMPT ...] [--prompt-schedule FILE (lines 'SECONDS PROMPT')]\n"
     "  Without -m: $SANA_VIDEO_MODEL, else the embedded model (models/sana-video-toy) when present.\n"
-    "  Unset sizes, steps, cfg and fps come from the model (generation_defaults.json) or diffusers' defaults.\n";
+    "  Unset sizes, steps, cfg and fps come from the model (generation_defaults.json) or diffusers' defaults.\n"
+    "  SANA-Video 2.0 (a folder from `sana-video convert` with vae/, text_encoder/, tokenizer/ beside it):\n"
+    "       --sampler dpm (the release's solver, default; --image uses its Euler) | dmd (4-step preview: --steps 4\n"
+    "       --cfg 1); unset --chi, --shift and --motion-score take the release's (its CHI, 12, 20)\n";
 
 bool parse_int(const char* s, long long* out) {
   char* end = nullptr;
