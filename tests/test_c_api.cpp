@@ -220,6 +220,25 @@ TEST_F(CApi, VideoWriterErrorsAndNoPartialFile) {
   EXPECT_TRUE(fs::is_empty(dir_));
 }
 
+// Format limits are refused when the writer opens, not after the work: WebP frames stop at 16383.
+// Two writers of one path (the first freed after the second opened) keep separate temporary files.
+TEST_F(CApi, VideoWriterFormatLimitsAndOnePathTwice) {
+  sv_video_writer* w = nullptr;
+  char err[256] = {0};
+  EXPECT_EQ(sv_video_writer_open((dir_ / "w.webp").c_str(), 16384, 8, 8, &w, err, sizeof err), SV_ERROR_IO);
+  EXPECT_NE(std::string(err).find("16383"), std::string::npos) << err;
+  sv_video_writer *a = nullptr, *b = nullptr;
+  const std::string path = (dir_ / "same.gif").string();
+  ASSERT_EQ(sv_video_writer_open(path.c_str(), 16, 8, 8, &a, err, sizeof err), SV_OK) << err;
+  ASSERT_EQ(sv_video_writer_open(path.c_str(), 16, 8, 8, &b, err, sizeof err), SV_OK) << err;
+  std::vector<uint8_t> rgb(16 * 8 * 3, 200);
+  EXPECT_EQ(sv_video_writer_write_rgb8(b, rgb.data(), 1), SV_OK);
+  sv_video_writer_free(a);  // unfinished: removes its own temporary file only
+  EXPECT_EQ(sv_video_writer_finish(b), SV_OK) << sv_video_writer_last_error(b);
+  sv_video_writer_free(b);
+  EXPECT_TRUE(fs::exists(path));
+}
+
 // Frames of one generation (or the status when it fails); cancel_at > 0 stops after that step.
 struct GenRun {
   Sink sink;

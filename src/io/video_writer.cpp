@@ -1,5 +1,7 @@
 #include "io/video_writer.h"
 
+#include <atomic>
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -21,6 +23,13 @@ namespace sv::io {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A temporary name no other writer of this process uses: two writers of one path (one finishing while
+// the next starts) must not remove each other's file.
+std::string temp_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  return ".part" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
 // The decoder's [-1, 1] as diffusers' [0, 1]: clamp(x * 0.5 + 0.5, 0, 1).
 inline float unit(float x) { return std::min(1.0f, std::max(0.0f, x * 0.5f + 0.5f)); }
 }  // namespace
@@ -102,6 +111,9 @@ class FfmpegWriter : public VideoWriter {
       SV_CHECK(o.width % 2 == 0 && o.height % 2 == 0, path, ": H.264 yuv420p needs even width and height, got ", o.width,
                "x", o.height);
     } else if (ext == ".webp") {
+      // libwebp's limit (WEBP_MAX_DIMENSION): larger frames fail only when the first one is encoded.
+      SV_CHECK(o.width <= 16383 && o.height <= 16383, path, ": WebP frames are at most 16383 x 16383, got ", o.width,
+               "x", o.height);
       enc_name = "libwebp_anim";
       mux = "webp";
       pix_ = AV_PIX_FMT_YUV420P;
@@ -114,11 +126,11 @@ class FfmpegWriter : public VideoWriter {
     }
     const AVCodec* codec = avcodec_find_encoder_by_name(enc_name);
     SV_CHECK(codec, path, ": this FFmpeg build has no '", enc_name, "' encoder");
-    tmp_ = path + ".part" + std::to_string(::getpid());
+    tmp_ = path + temp_suffix();
     if (dir) {
       const std::string clean = path.back() == '/' ? path.substr(0, path.size() - 1) : path;
       path_ = clean;
-      tmp_ = clean + ".part" + std::to_string(::getpid());
+      tmp_ = clean + temp_suffix();
       SV_CHECK(!fs::exists(clean) || fs::is_empty(clean), path, ": output folder exists and is not empty");
       std::error_code ec;
       fs::create_directories(tmp_, ec);
