@@ -124,7 +124,8 @@ class SanaVideoPipeline:
         dtype: str | None = None,
         threads: int = 0,
     ) -> "SanaVideoPipeline":
-        """Loads a diffusers ``SanaVideoPipeline`` folder (None: ``$SANA_VIDEO_MODEL`` or the embedded toy
+        """Loads a diffusers ``SanaVideoPipeline`` folder or a SANA-Video 2.0 release converted by
+        ``sana_video.convert_checkpoint`` (None: ``$SANA_VIDEO_MODEL`` or the embedded toy
         model). device: "cpu", "cuda" or "cuda:N"; dtype: "fp32" or "bf16" (None: bf16 on a GPU, fp32 on
         the CPU; torch dtypes are accepted); threads: CPU threads, 0 = all cores."""
         folder = default_model_dir() if path is None else os.fspath(path)
