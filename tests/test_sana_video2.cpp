@@ -237,6 +237,22 @@ TEST(SanaVideo2Pipeline, TextToVideoMatchesTheRelease) {
   }
 }
 
+// NVIDIA's image-to-video preprocessing (resize_crop_to_fill_image: Pillow BICUBIC to cover, centre crop
+// at Python-rounded offsets), byte for byte, for both crop directions.
+TEST(SanaVideo2Pipeline, ImageFillCropIsTheOfficialOneBitForBit) {
+  const io::TensorSource ref = io::TensorSource::open(kGold + "pipeline/image_fill_crop.safetensors");
+  ASSERT_EQ(ref.names().size(), 6u);
+  for (const std::string& name : ref.names()) {
+    const auto x = name.rfind('_');
+    const std::string file = name.substr(0, x), size = name.substr(x + 1);
+    const int h = std::stoi(size.substr(0, size.find('x'))), w = std::stoi(size.substr(size.find('x') + 1));
+    const io::Image img = io::resize_fill_crop_official(io::read_image(std::string(SV_TEST_DATA) + "/images/" + file), w, h);
+    const Tensor r = ref.get(name);
+    ASSERT_EQ(r.shape(), Shape({h, w, 3})) << name;
+    EXPECT_EQ(std::memcmp(img.rgb.data(), r.raw(), img.rgb.size()), 0) << name;
+  }
+}
+
 TEST(SanaVideo2Pipeline, RefusesWhatTheReleaseDoesNotRun) {
   const auto pipe = pipeline::VideoPipeline::load(assemble_pipeline());
   pipeline::GenerateParams p;

@@ -124,11 +124,25 @@ double sinc(double x) {
   return std::sin(x) / x;
 }
 double lanczos(double x) { return (-3.0 <= x && x < 3.0) ? sinc(x) * sinc(x / 3.0) : 0.0; }
+// Pillow's bicubic filter (a = -0.5).
+double bicubic(double x) {
+  constexpr double a = -0.5;
+  if (x < 0.0) x = -x;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
 
-int precompute(int in_size, int out_size, std::vector<int>& bounds, std::vector<int32_t>& kk) {
+struct Filter {
+  double (*fn)(double);
+  double support;
+};
+constexpr Filter kLanczos{lanczos, 3.0}, kBicubic{bicubic, 2.0};
+
+int precompute(int in_size, int out_size, std::vector<int>& bounds, std::vector<int32_t>& kk, const Filter& f) {
   const double scale = static_cast<double>(in_size) / out_size;
   const double filterscale = scale < 1.0 ? 1.0 : scale;
-  const double support = 3.0 * filterscale;
+  const double support = f.support * filterscale;
   const int ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
   std::vector<double> k(static_cast<size_t>(out_size) * ksize, 0.0);
   bounds.assign(static_cast<size_t>(out_size) * 2, 0);
@@ -142,7 +156,7 @@ int precompute(int in_size, int out_size, std::vector<int>& bounds, std::vector<
     double ww = 0.0;
     double* kr = k.data() + static_cast<size_t>(xx) * ksize;
     for (int x = 0; x < xmax; ++x) {
-      const double w = lanczos((x + xmin - center + 0.5) * ss);
+      const double w = f.fn((x + xmin - center + 0.5) * ss);
       kr[x] = w;
       ww += w;
     }
@@ -169,12 +183,13 @@ Image read_image(const std::string& path) {
   return is_jpeg(path) ? read_jpeg(path) : read_ffmpeg(path);
 }
 
-Image resize_lanczos(const Image& in, int width, int height) {
+namespace {
+Image resize_with(const Image& in, int width, int height, const Filter& f) {
   SV_CHECK(width > 0 && height > 0 && in.width > 0 && in.height > 0, "resize: bad size ", width, "x", height);
   std::vector<int> bh, bv;
   std::vector<int32_t> kh, kv;
-  const int ksh = precompute(in.width, width, bh, kh);
-  const int ksv = precompute(in.height, height, bv, kv);
+  const int ksh = precompute(in.width, width, bh, kh, f);
+  const int ksv = precompute(in.height, height, bv, kv, f);
   const bool need_h = width != in.width, need_v = height != in.height;
   const int yfirst = bv[0], ylast = bv[(height - 1) * 2] + bv[(height - 1) * 2 + 1];
   Image cur = in;
@@ -215,6 +230,36 @@ Image resize_lanczos(const Image& in, int width, int height) {
         out.rgb[(static_cast<size_t>(yy) * out.width + xx) * 3 + c] = clip8(ss);
       }
   }
+  return out;
+}
+
+}  // namespace
+
+Image resize_lanczos(const Image& in, int width, int height) { return resize_with(in, width, height, kLanczos); }
+Image resize_bicubic(const Image& in, int width, int height) { return resize_with(in, width, height, kBicubic); }
+
+Image resize_fill_crop_official(const Image& in, int width, int height) {
+  SV_CHECK(width > 0 && height > 0 && in.width > 0 && in.height > 0, "resize: bad size ", width, "x", height);
+  // Python's round(): half to even.
+  auto pyround = [](double v) { return static_cast<int>(std::nearbyint(v)); };
+  const double rh = static_cast<double>(height) / in.height, rw = static_cast<double>(width) / in.width;
+  int sw, sh, i, j;
+  if (rh > rw) {
+    sh = height, sw = pyround(in.width * rh), i = 0, j = pyround((sw - width) / 2.0);
+  } else {
+    sh = pyround(in.height * rw), sw = width, i = pyround((sh - height) / 2.0), j = 0;
+  }
+  SV_CHECK(sw >= width && sh >= height && i + height <= sh && j + width <= sw, "resize: cannot fill ", width, "x",
+           height, " from ", in.width, "x", in.height);
+  const Image r = resize_bicubic(in, sw, sh);
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    std::copy(r.rgb.begin() + (static_cast<size_t>(y + i) * sw + j) * 3,
+              r.rgb.begin() + (static_cast<size_t>(y + i) * sw + j + width) * 3,
+              out.rgb.begin() + static_cast<size_t>(y) * width * 3);
   return out;
 }
 

@@ -23,6 +23,14 @@ Image read_image(const std::string& path);
 // support scaling, coefficient normalisation and 22-bit fixed-point rounding, bit for bit.
 Image resize_lanczos(const Image& in, int width, int height);
 
+// PIL Image.resize((width, height), Image.BICUBIC), the same way (Pillow's a = -0.5 cubic, support 2).
+Image resize_bicubic(const Image& in, int width, int height);
+
+// NVIDIA's resize_crop_to_fill_image (diffusion/data/transforms.py), the official image-to-video
+// preprocessing: scale with BICUBIC so the image covers width x height (the scaled side rounded as
+// Python's round), then crop the centre (offset rounded the same way).
+Image resize_fill_crop_official(const Image& in, int width, int height);
+
 // "fill" mode: scale to cover (width, height) keeping the aspect ratio, then centre-crop.
 Image resize_cover_crop(const Image& in, int width, int height);
 

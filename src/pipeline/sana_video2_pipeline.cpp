@@ -145,7 +145,9 @@ Tensor SanaVideo2Pipeline::prepare_latents(Context& ctx, const GenerateParams& p
                     p.width / vi.spatial_factor};
   Tensor latents = p.initial_latents.defined() ? p.initial_latents.to(DType::F32) : gen.randn(shape);
   if (p.has_image()) {
-    const io::Image img = io::resize_lanczos(p.image_path.empty() ? p.image : io::read_image(p.image_path), p.width, p.height);
+    // The official path: BICUBIC to cover the size, then the centre crop (not diffusers' LANCZOS stretch).
+    const io::Image img =
+        io::resize_fill_crop_official(p.image_path.empty() ? p.image : io::read_image(p.image_path), p.width, p.height);
     Tensor lat0 = vae_->encode_mean(ctx, io::image_to_tensor(img).unsqueeze(2), p.vae_tiling);
     normalise_latents_(ctx, *vae_, lat0);
     latents = ops::cat(ctx, {lat0, ctx.to_device(latents.narrow(2, 1, latents.size(2) - 1))}, 2);

@@ -15,6 +15,8 @@ chi_prompt (what `sana-video convert` carries into the folder) and a scheduler s
 tests/golden/sana_video2/pipeline/<case>.safetensors: prompt_embeds, prompt_mask, negative_embeds,
 negative_mask, noise, latents (final, normalised), frames ([1, 3, F, H, W], decoded, unclamped).
 cases.json: the settings of each case.
+tests/golden/sana_video2/pipeline/image_fill_crop.safetensors: NVIDIA's image-to-video preprocessing
+(resize_crop_to_fill_image: Pillow BICUBIC to cover, centre crop) of the committed test images, uint8 [H, W, 3].
 """
 import argparse
 import json
@@ -132,6 +134,18 @@ def main():
                   os.path.join(OUT, name + ".safetensors"))
         print(name, tuple(lat.shape), tuple(frames.shape))
     json.dump(CASES, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
+
+    # Image-to-video preprocessing: NVIDIA's resize_crop_to_fill_image (diffusion/data/transforms.py) on
+    # the committed test images, at a wider and at a taller target than each image (both crop branches).
+    from PIL import Image
+    import numpy as np
+    fill = importlib.import_module("diffusion.data.transforms").resize_crop_to_fill_image
+    crops = {}
+    for img in ("photo.jpg", "down.png"):
+        pil = Image.open(os.path.join(G, "images", img)).convert("RGB")
+        for th, tw in ((64, 96), (96, 32), (736 // 8, 1280 // 8)):
+            crops[f"{img}_{th}x{tw}"] = torch.from_numpy(np.array(fill(pil, (th, tw))).copy())
+    save_file(crops, os.path.join(OUT, "image_fill_crop.safetensors"))
 
 
 if __name__ == "__main__":
