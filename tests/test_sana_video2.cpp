@@ -187,7 +187,7 @@ std::string assemble_pipeline() {
   return dir.string();
 }
 
-TEST(SanaVideo2Pipeline, TextToVideoMatchesTheRelease) {
+TEST(SanaVideo2Pipeline, TextAndImageToVideoMatchTheRelease) {
   const std::string dir = assemble_pipeline();
   const auto pipe = pipeline::VideoPipeline::load(dir);
   EXPECT_EQ(pipe->default_chi(), pipeline::Chi::Official);
@@ -211,6 +211,7 @@ TEST(SanaVideo2Pipeline, TextToVideoMatchesTheRelease) {
     p.shift = c["shift"].get<double>();
     p.seed = c["seed"].get<uint64_t>();
     p.sampler = c["sampler"].get<std::string>();
+    if (c.contains("image")) p.image_path = std::string(SV_TEST_DATA) + "/" + c["image"].get<std::string>();
     p.chi = pipe->default_chi();
     Context ctx(Device::CPU, 2);
     const io::TensorSource ref = io::TensorSource::open(kGold + "pipeline/" + name + ".safetensors");

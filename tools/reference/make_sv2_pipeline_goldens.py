@@ -51,6 +51,8 @@ CHI = [
 CASES = {
     "t2v_dpm": dict(prompt="  A red Circle moving left ", negative_prompt="blurry, jittery", motion_score=20, height=64,
                     width=96, frames=9, steps=6, guidance_scale=8.0, shift=12.0, seed=4, sampler="dpm"),
+    "ti2v": dict(prompt="a blue square moving down", negative_prompt="", motion_score=20, height=64, width=96,
+                 frames=17, steps=5, guidance_scale=8.0, shift=12.0, seed=7, sampler="dpm", image="images/down.png"),
     "t2v_dmd": dict(prompt="a blue square moving down", negative_prompt="", motion_score=20, height=64, width=64,
                     frames=9, steps=4, guidance_scale=1.0, shift=12.0, seed=11, sampler="dmd"),
 }
@@ -81,6 +83,8 @@ def main():
     sv2 = importlib.import_module("diffusion.model.nets.sana_video2")
     dpms = importlib.import_module("diffusion.scheduler.dpm_solver").DPMS
     dmd = importlib.import_module("diffusion.scheduler.fastvideo_dmd_sampler").FastVideoDMD4Step
+    ltx = importlib.import_module("diffusion.scheduler.flow_euler_sampler").LTXFlowEuler
+    transforms = importlib.import_module("diffusion.data.transforms")
     torch.set_grad_enabled(False)
     os.makedirs(OUT, exist_ok=True)
 
@@ -115,7 +119,20 @@ def main():
         lat_shape = (1, 8, (c["frames"] - 1) // 8 + 1, c["height"] // 32, c["width"] // 32)
         g = torch.Generator().manual_seed(c["seed"])
         noise = torch.randn(lat_shape, generator=g)
-        if c["sampler"] == "dpm":
+        mean = vae.latents_mean.view(1, -1, 1, 1, 1)
+        std = vae.latents_std.view(1, -1, 1, 1, 1)
+        if "image" in c:
+            # The official TI2V: read_image_from_path (fill + centre crop), the VAE's posterior mode
+            # normalised as vae_encode does, in latent frame 0; LTXFlowEuler keeps that frame clean.
+            image = transforms.read_image_from_path(os.path.join(G, c["image"]), (c["height"], c["width"]))
+            z0 = vae.encode(image[None, :, None]).latent_dist.mode()
+            noise[:, :, 0:1] = (z0 - mean) * vae.config.scaling_factor / std
+            cfg = c["guidance_scale"] > 1
+            sampler = ltx(model, condition=pos[:, None], uncondition=neg[:, None], cfg_scale=c["guidance_scale"],
+                          flow_shift=c["shift"], model_kwargs={"mask": torch.cat([neg_mask, pos_mask]),
+                                                               "data_info": {"condition_frame_info": {0: 0.0}}})
+            lat = sampler.sample(noise.clone(), steps=c["steps"], generator=None)
+        elif c["sampler"] == "dpm":
             cfg = c["guidance_scale"] > 1
             mask = torch.cat([neg_mask, pos_mask]) if cfg else pos_mask
             solver = dpms(model, condition=pos[:, None], uncondition=neg[:, None] if cfg else None,
@@ -125,8 +142,6 @@ def main():
                                 method="multistep", flow_shift=c["shift"])
         else:
             lat = dmd(model, pos[:, None], model_kwargs={"mask": pos_mask}).sample(noise.clone(), steps=4, generator=g)
-        mean = vae.latents_mean.view(1, -1, 1, 1, 1)
-        std = vae.latents_std.view(1, -1, 1, 1, 1)
         frames = vae.decode(lat * std / vae.config.scaling_factor + mean, temb=None, return_dict=False)[0]
         save_file({"prompt_embeds": pos.contiguous(), "prompt_mask": pos_mask.float().contiguous(),
                    "negative_embeds": neg.contiguous(), "negative_mask": neg_mask.float().contiguous(),
@@ -139,7 +154,7 @@ def main():
     # the committed test images, at a wider and at a taller target than each image (both crop branches).
     from PIL import Image
     import numpy as np
-    fill = importlib.import_module("diffusion.data.transforms").resize_crop_to_fill_image
+    fill = transforms.resize_crop_to_fill_image
     crops = {}
     for img in ("photo.jpg", "down.png"):
         pil = Image.open(os.path.join(G, "images", img)).convert("RGB")
