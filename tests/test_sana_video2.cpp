@@ -140,6 +140,13 @@ TEST(SanaVideo2, ConvertRefusesWhatItCannotRun) {
   const std::string shapes = convert_error(replace(tiny_yaml(), "mlp_ratio: 2.5", "mlp_ratio: 4.0"), "shapes");
   EXPECT_NE(shapes.find("mlp"), std::string::npos) << shapes;
   EXPECT_NE(convert_error("model: [1, 2", "yaml").find("YAML"), std::string::npos);
+  // More block sums than the routing takes: named at load, not at the end of the first forward.
+  try {
+    sana_video2::Config::from_json(io::JsonConfig::parse(R"({"depth": 32, "attn_res_block_size": 2})", "cfg"));
+    ADD_FAILURE() << "17 routing sources accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("17 routing sources"), std::string::npos) << e.what();
+  }
   // A hostile .pth is refused before anything is read or written.
   EXPECT_NE(convert_error(tiny_yaml(), "hostile", std::string(SV_TEST_DATA) + "/pth/hostile_os_system.pth")
                 .find("posix.system"),
@@ -151,6 +158,22 @@ TEST(SanaVideo2, ConvertRefusesWhatItCannotRun) {
   const std::string pth = kGold + "tiny/model.pth", yaml = kGold + "tiny/config.yaml";
   EXPECT_NE(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), taken.c_str(), nullptr, err, sizeof err), SV_OK);
   EXPECT_NE(std::string(err).find("already exists"), std::string::npos) << err;
+}
+
+TEST(SanaVideo2, ConvertOutputNamedWithASlashAndAStalePartial) {
+  const fs::path out = scratch("slash");
+  char err[512] = {0};
+  const std::string pth = kGold + "tiny/model.pth", yaml = kGold + "tiny/config.yaml";
+  const std::string with_slash = out.string() + "/";
+  ASSERT_EQ(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), with_slash.c_str(), nullptr, err, sizeof err), SV_OK) << err;
+  EXPECT_TRUE(fs::exists(out / "transformer" / "config.json"));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  // A folder left by an interrupted conversion is reported, not silently deleted.
+  const fs::path out2 = scratch("stale");
+  fs::create_directories(out2.string() + ".partial");
+  EXPECT_NE(sv_convert_checkpoint(pth.c_str(), yaml.c_str(), out2.c_str(), nullptr, err, sizeof err), SV_OK);
+  EXPECT_NE(std::string(err).find(".partial"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out2));
 }
 
 TEST(SanaVideo2, PlainStateDictToSafetensors) {
@@ -190,7 +213,7 @@ std::string assemble_pipeline() {
 TEST(SanaVideo2Pipeline, TextAndImageToVideoMatchTheRelease) {
   const std::string dir = assemble_pipeline();
   const auto pipe = pipeline::VideoPipeline::load(dir);
-  EXPECT_EQ(pipe->default_chi(), pipeline::Chi::Official);
+  EXPECT_NE(pipe->default_negative_prompt().find("A chaotic sequence"), std::string::npos);
   EXPECT_EQ(pipe->sana_video(), nullptr);
   // The converted folder carries the release's settings.
   const io::JsonConfig d = io::JsonConfig::load(dir + "/generation_defaults.json");
@@ -212,7 +235,6 @@ TEST(SanaVideo2Pipeline, TextAndImageToVideoMatchTheRelease) {
     p.seed = c["seed"].get<uint64_t>();
     p.sampler = c["sampler"].get<std::string>();
     if (c.contains("image")) p.image_path = std::string(SV_TEST_DATA) + "/" + c["image"].get<std::string>();
-    p.chi = pipe->default_chi();
     Context ctx(Device::CPU, 2);
     const io::TensorSource ref = io::TensorSource::open(kGold + "pipeline/" + name + ".safetensors");
     {  // The release's prompt handling: its CHI, the motion-score suffix, no lower-casing.
@@ -280,6 +302,10 @@ TEST(SanaVideo2Pipeline, RefusesWhatTheReleaseDoesNotRun) {
   EXPECT_NE(error(q).find("multiple of 32"), std::string::npos);
   q = p, q.resolution_binning = true;
   EXPECT_NE(error(q).find("no bucket table"), std::string::npos);
+  q = p, q.frames = 8 * 1100 + 1;  // 1101 latent frames: past the rotary tables
+  EXPECT_NE(error(q).find("rotary positions"), std::string::npos);
+  q = p, q.shift = std::nan("");
+  EXPECT_NE(error(q).find("shift must be"), std::string::npos);
 }
 
 }  // namespace

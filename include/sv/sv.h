@@ -68,7 +68,8 @@ typedef struct sv_prompt_segment {
 typedef struct sv_generate_params {
   const char* prompt;
   const char* image_path;      /* optional first frame (PNG/JPEG/...): image-to-video */
-  const char* negative_prompt; /* "" by default, as diffusers */
+  const char* negative_prompt; /* NULL (default): the model's own ("" for SANA-Video folders, as diffusers;
+                                  the release's negative prompt for SANA-Video 2.0) */
   /* 0 (or a negative guidance) = the model's defaults: its generation_defaults.json when it has one,
    * else diffusers' 832 x 480, 81 frames, 50 steps, guidance 6, 16 fps. */
   int width, height, frames;

@@ -166,7 +166,7 @@ class SanaVideoPipeline:
     def __call__(
         self,
         prompt: str | list[str] | None = None,
-        negative_prompt: str = "",
+        negative_prompt: str | None = None,
         image: Any = None,
         height: int | None = None,
         width: int | None = None,
@@ -222,7 +222,7 @@ class SanaVideoPipeline:
         seed = seed_from(generator)
         params: dict[str, Any] = {
             "prompt": prompt or "",
-            "negative_prompt": negative_prompt or "",
+            "negative_prompt": negative_prompt,  # None: the model's own
             "height": height,
             "width": width,
             "frames": num_frames if num_frames is not None else frames,

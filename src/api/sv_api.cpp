@@ -118,7 +118,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   pl::GenerateParams& p = out.p;
   pl::LongGenerateParams& lp = out.lp;
   p.prompt = gp->prompt ? gp->prompt : "";
-  p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : "";
+  p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : m->pipe->default_negative_prompt();
   if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
   if (gp->image_rgb) {
     SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
@@ -159,7 +159,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   const std::string chi = gp->chi ? gp->chi : "";
   SV_CHECK(chi.empty() || chi == "diffusers" || chi == "official" || chi == "none",
            "chi must be diffusers, official or none (or unset: the model's own)");
-  p.chi = chi.empty()            ? m->pipe->default_chi()
+  p.chi = chi.empty()            ? pl::Chi::Default
           : chi == "diffusers"   ? pl::Chi::Diffusers
           : chi == "official"    ? pl::Chi::Official
                                  : pl::Chi::None;
@@ -231,7 +231,7 @@ sv_model_params sv_model_default_params(void) {
 sv_generate_params sv_generate_default_params(void) {
   sv_generate_params p;
   std::memset(&p, 0, sizeof p);
-  p.negative_prompt = "";
+  p.negative_prompt = nullptr;  // the model's own ("" for SANA-Video folders)
   p.guidance_scale = -1.0f;  // the model's default
   p.motion_score = -1;
   p.chi = nullptr;  // the model's own

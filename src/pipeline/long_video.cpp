@@ -156,7 +156,7 @@ GenerateResult generate_long(Context& ctx, const SanaVideoPipeline& pipe, const 
   if (cb.progress) cb.progress("encode", 0, static_cast<int>(p.prompts.size()));
   PromptEncoder pe(pipe.tokenizer(), pipe.text_encoder());
   const std::vector<std::string> none;
-  const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
+  const auto& chi = p.chi == Chi::Official ? official_chi() : p.chi == Chi::None ? none : diffusers_chi();
   // Scheduled prompts now, live changes (cb.next_prompt) when they come: embeddings on the device.
   auto embed = [&](const std::string& text) {
     PromptEmbeds e = pe.encode(ctx, {p.motion_score >= 0 ? with_motion_score(text, p.motion_score) : text}, chi,

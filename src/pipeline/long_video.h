@@ -28,7 +28,7 @@ struct LongGenerateParams {
   bool recache_on_switch = true;  // re-encode the previous block under a new prompt (official default)
   sampling::LongLiveSchedule schedule;
   int motion_score = -1;
-  Chi chi = Chi::Diffusers;
+  Chi chi = Chi::Default;
   int max_sequence_length = 300;
 };
 

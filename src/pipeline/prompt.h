@@ -11,7 +11,8 @@
 
 namespace sv::pipeline {
 
-enum class Chi { None, Diffusers, Official };
+// Default: the model's own (diffusers' for SANA-Video folders, the release's for SANA-Video 2.0).
+enum class Chi { None, Diffusers, Official, Default };
 
 // diffusers SanaVideoPipeline's default CHI lines, and the official NVlabs text used in training.
 const std::vector<std::string>& diffusers_chi();

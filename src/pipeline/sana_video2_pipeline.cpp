@@ -1,6 +1,7 @@
 #include "pipeline/sana_video2_pipeline.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "io/json_config.h"
@@ -43,10 +44,17 @@ std::unique_ptr<SanaVideo2Pipeline> SanaVideo2Pipeline::load(const std::string& 
       }
     }
     pl->max_sequence_length_ = j.get_int("max_sequence_length", pl->max_sequence_length_);
-    pl->motion_score_ = static_cast<int>(j.get_int("motion_score", pl->motion_score_));
+    const int64_t motion = j.get_int("motion_score", pl->motion_score_);
     pl->shift_ = j.get_float("shift", pl->shift_);
-    SV_CHECK(pl->max_sequence_length_ >= 2 && pl->max_sequence_length_ <= 4096 && pl->shift_ > 0, j.origin(),
-             ": max_sequence_length must be in [2, 4096] and shift positive");
+    pl->negative_prompt_ = j.get_string("negative_prompt", std::string());
+    pl->sampler_ = j.get_string("sampler", std::string());
+    SV_CHECK(pl->max_sequence_length_ >= 2 && pl->max_sequence_length_ <= 4096, j.origin(),
+             ": max_sequence_length must be in [2, 4096]");
+    SV_CHECK(motion >= 0 && motion <= 1000, j.origin(), ": motion_score must be in [0, 1000]");
+    SV_CHECK(std::isfinite(pl->shift_) && pl->shift_ > 0 && pl->shift_ < 1000, j.origin(), ": shift must be in (0, 1000)");
+    SV_CHECK(pl->sampler_.empty() || pl->sampler_ == "dpm" || pl->sampler_ == "dmd", j.origin(),
+             ": sampler must be dpm or dmd");
+    pl->motion_score_ = static_cast<int>(motion);
   }
   return pl;
 }
@@ -68,9 +76,19 @@ void SanaVideo2Pipeline::validate(const GenerateParams& p) const {
   SV_CHECK(p.frames > 0 && (p.frames - 1) % ft == 0, "frames ", p.frames, " is not ", ft, "k + 1; nearest valid: ",
            std::max<int64_t>(1, (p.frames - 1 + ft / 2) / ft * ft + 1));
   SV_CHECK(p.guidance_scale >= 0, "guidance scale must not be negative, got ", p.guidance_scale);
-  SV_CHECK(p.sampler.empty() || p.sampler == "dpm" || p.sampler == "dmd", "unknown sampler '", p.sampler,
+  const std::string& sampler = sampler_of(p);
+  SV_CHECK(sampler.empty() || sampler == "dpm" || sampler == "dmd", "unknown sampler '", sampler,
            "' for SANA-Video 2.0 (dpm: the release's 50-step solver; dmd: the 4-step preview)");
-  if (p.sampler == "dmd") {
+  SV_CHECK(p.shift == 0 || (std::isfinite(p.shift) && p.shift > 0 && p.shift < 1000), "shift must be in (0, 1000), got ",
+           p.shift);
+  // The latent grid must fit the rotary tables (1024 positions per axis).
+  const auto& tc = transformer_->config();
+  const int64_t lf = (p.frames - 1) / ft + 1, lh = p.height / vi.spatial_factor, lw = p.width / vi.spatial_factor;
+  SV_CHECK(lf / tc.patch_size[0] <= tc.rope_max_seq_len && lh / tc.patch_size[1] <= tc.rope_max_seq_len &&
+               lw / tc.patch_size[2] <= tc.rope_max_seq_len,
+           "a latent grid of ", lf, " x ", lh, " x ", lw, " exceeds the model's ", tc.rope_max_seq_len,
+           " rotary positions per axis");
+  if (sampler == "dmd") {
     SV_CHECK(p.steps == 4, "the 4-step DMD sampler takes exactly 4 steps, got ", p.steps);
     SV_CHECK(p.guidance_scale <= 1.0, "the 4-step DMD sampler runs without guidance (guidance scale 1), got ",
              p.guidance_scale);
@@ -101,7 +119,7 @@ void SanaVideo2Pipeline::validate(const GenerateParams& p) const {
 void SanaVideo2Pipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
   const int64_t f = vae_->info().spatial_factor;
   const int64_t h = p.height / f, w = p.width / f, T = (p.frames - 1) / vae_->info().temporal_factor + 1;
-  const int batch = p.guidance_scale > 1.0 && p.sampler != "dmd" ? 2 : 1;
+  const int batch = p.guidance_scale > 1.0 && sampler_of(p) != "dmd" ? 2 : 1;
   const size_t have = ctx.available_bytes();
   const size_t need = transformer_->forward_bytes_lower_bound(batch, T, h, w);
   SV_CHECK(need <= have, p.width, " x ", p.height, " with ", T, " latent frames", batch > 1 ? " (CFG batch 2)" : "",
@@ -119,12 +137,12 @@ PromptEmbeds SanaVideo2Pipeline::encode_prompts(Context& ctx, const GeneratePara
   PromptEncoder pe(*tokenizer_, *text_encoder_, false);
   const int score = p.motion_score >= 0 ? p.motion_score : motion_score_;
   const std::vector<std::string> none;
-  const auto& chi = p.chi == Chi::Official ? chi_ : p.chi == Chi::Diffusers ? diffusers_chi() : none;
+  const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::None ? none : chi_;
   PromptEmbeds pos = p.prompt_embeds.defined()
                          ? PromptEmbeds{p.prompt_embeds.to(DType::F32), p.prompt_mask.to(DType::F32)}
                          : pe.encode(ctx, {with_motion_score(p.prompt, score)}, chi, max_sequence_length_);
   PromptEmbeds out = pos;
-  if (p.guidance_scale > 1.0 && p.sampler != "dmd") {
+  if (p.guidance_scale > 1.0 && sampler_of(p) != "dmd") {
     PromptEmbeds neg = p.negative_embeds.defined()
                            ? PromptEmbeds{p.negative_embeds.to(DType::F32), p.negative_mask.to(DType::F32)}
                            : pe.encode_negative(ctx, {p.negative_prompt}, max_sequence_length_);
@@ -168,7 +186,7 @@ Tensor SanaVideo2Pipeline::model(Context& ctx, const Tensor& x, const Tensor& ti
 // image-to-video Euler with frame 0 clean at timestep 0, or the 4-step DMD chain. Undefined when cancelled.
 Tensor SanaVideo2Pipeline::denoise(Context& ctx, const GenerateParams& p, const PromptEmbeds& embeds, Tensor x,
                                    TorchGenerator& gen, const GenerateCallbacks& cb) const {
-  const bool dmd = p.sampler == "dmd", i2v = p.has_image(), cfg = p.guidance_scale > 1.0 && !dmd;
+  const bool dmd = sampler_of(p) == "dmd", i2v = p.has_image(), cfg = p.guidance_scale > 1.0 && !dmd;
   const int64_t B = cfg ? 2 : 1, F = x.size(2);
   const double shift = p.shift > 0 ? p.shift : shift_;
   auto batch = [&](const Tensor& v) { return cfg ? ops::cat(ctx, {v, v}, 0) : v; };

@@ -26,7 +26,7 @@ class SanaVideo2Pipeline : public VideoPipeline {
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const override;
   const VideoVae& vae() const override { return *vae_; }
   int64_t size_multiple() const override;
-  Chi default_chi() const override { return Chi::Official; }
+  std::string default_negative_prompt() const override { return negative_prompt_; }
 
   const sana_video2::Transformer& transformer() const { return *transformer_; }
 
@@ -46,6 +46,9 @@ class SanaVideo2Pipeline : public VideoPipeline {
   int64_t max_sequence_length_ = 300;
   int motion_score_ = 20;
   double shift_ = 12.0;
+  std::string negative_prompt_, sampler_;  // the release's defaults ("" and the 50-step solver without them)
+
+  const std::string& sampler_of(const GenerateParams& p) const { return p.sampler.empty() ? sampler_ : p.sampler; }
 };
 
 }  // namespace sv::pipeline

@@ -153,7 +153,7 @@ PromptEmbeds SanaVideoPipeline::encode_prompts(Context& ctx, const GenerateParam
   PromptEncoder pe(*tokenizer_, *text_encoder_);
   const std::string prompt = p.motion_score >= 0 ? with_motion_score(p.prompt, p.motion_score) : p.prompt;
   const std::vector<std::string> none;
-  const auto& chi = p.chi == Chi::Diffusers ? diffusers_chi() : p.chi == Chi::Official ? official_chi() : none;
+  const auto& chi = p.chi == Chi::Official ? official_chi() : p.chi == Chi::None ? none : diffusers_chi();
   PromptEmbeds pos;
   if (p.prompt_embeds.defined()) {  // shapes checked by validate()
     pos = {p.prompt_embeds.to(DType::F32), p.prompt_mask.to(DType::F32)};

@@ -21,7 +21,7 @@ struct GenerateParams {
   std::string sampler;  // "" = the pipeline's scheduler; "dpm++2m", "euler" or "unipc"
   double shift = 0;     // > 0 overrides the scheduler's shift
   int motion_score = -1;  // >= 0 appends " motion score: N." to the prompt
-  Chi chi = Chi::Diffusers;
+  Chi chi = Chi::Default;
   int max_sequence_length = 300;
   Tensor initial_latents;  // optional: replaces the seeded noise
   // Image-to-video (SanaImageToVideoPipeline): the first frame, resized to width x height with
@@ -74,8 +74,8 @@ class VideoPipeline {
   virtual int64_t size_multiple() const = 0;
   // The transformer's sample_size that diffusers' resolution binning keys on; 0 when the model has no table.
   virtual int64_t binning_sample_size() const { return 0; }
-  // The prompt instruction (CHI) used when the caller names none.
-  virtual Chi default_chi() const { return Chi::Diffusers; }
+  // The negative prompt used when the caller gives none.
+  virtual std::string default_negative_prompt() const { return ""; }
   // The SANA-Video pipeline that LongSANA long video runs on; null for families without it.
   virtual const SanaVideoPipeline* sana_video() const { return nullptr; }
 };

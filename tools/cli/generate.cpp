@@ -66,7 +66,9 @@ int generate(const std::vector<std::string>& args) {
   sv_model_params mp = sv_model_default_params();
   std::string image, prompt_embeds;
   std::string device, dtype;
-  std::string model, prompt, negative = "", output, out_latents, in_latents, sampler, chi;
+  std::string negative;
+  bool has_negative = false;
+  std::string model, prompt, output, out_latents, in_latents, sampler, chi;
   bool have_prompt = false;
   std::vector<std::pair<double, std::string>> schedule;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -95,7 +97,7 @@ int generate(const std::vector<std::string>& args) {
     };
     if (a == "-m" || a == "--model") model = v;
     else if (a == "-p" || a == "--prompt") prompt = v, have_prompt = true;
-    else if (a == "-n" || a == "--negative") negative = v;
+    else if (a == "-n" || a == "--negative") negative = v, has_negative = true;
     else if (a == "-o" || a == "--output") output = v;
     else if (a == "--output-latents") out_latents = v;
     else if (a == "--latents") in_latents = v;
@@ -177,7 +179,7 @@ int generate(const std::vector<std::string>& args) {
   gp.prompt_schedule = segs.empty() ? nullptr : segs.data();
   gp.prompt_schedule_count = static_cast<int>(segs.size());
   gp.prompt = prompt.c_str();
-  gp.negative_prompt = negative.c_str();
+  gp.negative_prompt = has_negative ? negative.c_str() : nullptr;
   gp.image_path = image.empty() ? nullptr : image.c_str();
   gp.output_path = output.c_str();
   gp.output_latents_path = out_latents.empty() ? nullptr : out_latents.c_str();

@@ -66,6 +66,10 @@ Config Config::from_json(const io::JsonConfig& j) {
     SV_CHECK(c.softmax_layers[i] >= 0 && c.softmax_layers[i] < c.depth && (i == 0 || c.softmax_layers[i] > c.softmax_layers[i - 1]),
              f, ": 'softmax_layers' must ascend within [0, depth)");
   SV_CHECK(c.timestep_norm_scale_factor > 0, f, ": 'timestep_norm_scale_factor' must be positive");
+  // The final routing reads the embedded input and every block sum; the routing op takes at most 16.
+  const int64_t sources = (c.depth + c.attn_res_block_size - 1) / c.attn_res_block_size + 1;
+  SV_CHECK(sources <= 16, f, ": depth ", c.depth, " in attention-residual blocks of ", c.attn_res_block_size,
+           " gives ", sources, " routing sources; at most 16 are supported");
   return c;
 }
 

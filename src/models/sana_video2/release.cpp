@@ -119,6 +119,12 @@ nlohmann::json generation_defaults_from_yaml(const std::string& path) {
                       {"steps", 50},
                       {"guidance_scale", 8.0},
                       {"motion_score", 20},
+                      // NVIDIA's inference CLI default (inference_sana_video.py), which the ports use too.
+                      {"negative_prompt",
+                       "A chaotic sequence with misshapen, deformed limbs in heavy motion blur, sudden disappearance, "
+                       "jump cuts, jerky movements, rapid shot changes, frames out of sync, inconsistent character "
+                       "shapes, temporal artifacts, jitter, and ghosting effects, creating a disorienting visual "
+                       "experience."},
                       {"max_sequence_length", te.get<int64_t>("model_max_length", 300)}};
   double shift = sch.get<double>("inference_flow_shift", 0.0);
   if (shift <= 0) shift = sch.get<double>("flow_shift", 12.0);
@@ -138,7 +144,9 @@ ConvertReport convert_release(const std::string& pth, const std::string& yaml, c
                               const std::string& key) {
   const Config cfg = config_from_yaml(yaml);
   const nlohmann::json defaults = generation_defaults_from_yaml(yaml);
-  SV_CHECK(!fs::exists(out_dir), out_dir, ": already exists; choose a new output folder");
+  fs::path out = fs::path(out_dir);
+  if (!out.has_filename()) out = out.parent_path();  // "DIR/" names DIR
+  SV_CHECK(!out.empty() && !fs::exists(out), out_dir, ": already exists; choose a new output folder");
   const io::TorchCheckpoint ck = io::TorchCheckpoint::open(pth);
   ConvertReport rep;
   // The official loader's choice when several are present: state_dict before state_dict_ema.
@@ -155,8 +163,8 @@ ConvertReport convert_release(const std::string& pth, const std::string& yaml, c
     for (const char* prefix : {"module.", "model."})
       if (name.rfind(prefix, 0) == 0) name = name.substr(std::string(prefix).size());
 
-  const fs::path tmp = fs::path(out_dir).string() + ".partial";
-  fs::remove_all(tmp);
+  const fs::path tmp = out.string() + ".partial";
+  SV_CHECK(!fs::exists(tmp), tmp.string(), ": exists (another conversion running, or a stale one to remove)");
   try {
     fs::create_directories(tmp / "transformer");
     std::ofstream(tmp / "transformer" / "config.json") << cfg.to_json().dump(2) << "\n";
@@ -177,12 +185,12 @@ ConvertReport convert_release(const std::string& pth, const std::string& yaml, c
       if (at != std::string::npos) why = why.substr(at + 14);
       SV_THROW(pth, " does not match ", yaml, ": ", why);
     }
+    fs::rename(tmp, out);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
     throw;
   }
-  fs::rename(tmp, out_dir);
   rep.tensors = static_cast<int64_t>(sd.size());
   for (const auto& [n, t] : sd) rep.bytes += t.nbytes();
   return rep;

@@ -14,8 +14,9 @@ Config config_from_yaml(const std::string& path);
 
 // The release's generation settings from config.yaml, as generation_defaults.json: size from
 // model.image_size (720: 1280 x 736, 480: 832 x 480), data.num_frames / data.target_fps, 50 steps,
-// guidance 8, the scheduler's (inference_)flow_shift, motion score 20, text_encoder.chi_prompt and
-// model_max_length.
+// guidance 8, the scheduler's (inference_)flow_shift, motion score 20, the inference CLI's negative
+// prompt, text_encoder.chi_prompt and model_max_length. (For the 4-step preview, add "sampler": "dmd",
+// "steps": 4 and "guidance_scale": 1 to the folder's generation_defaults.json, or pass them per call.)
 nlohmann::json generation_defaults_from_yaml(const std::string& path);
 
 struct ConvertReport {
