@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
     }
     if (mode == "pipeline") {
       // Whole text-to-video, per stage; frames are converted to RGB bytes as a writer would take them.
-      auto pl = sv::pipeline::SanaVideoPipeline::load(model, &ctx);
+      // Any family: a diffusers folder or a converted SANA-Video 2.0 release.
+      auto pl = sv::pipeline::VideoPipeline::load(model, &ctx);
       sv::pipeline::GenerateCallbacks cb;
       cb.on_frames = to_rgb_like_a_writer;
       std::vector<double> enc, den, dec;
