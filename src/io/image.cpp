@@ -233,6 +233,19 @@ Image resize_with(const Image& in, int width, int height, const Filter& f) {
   return out;
 }
 
+// The width x height window of `r` whose top-left pixel is (x0, y0); callers keep it inside.
+Image crop(const Image& r, int x0, int y0, int width, int height) {
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    std::copy(r.rgb.begin() + (static_cast<size_t>(y + y0) * r.width + x0) * 3,
+              r.rgb.begin() + (static_cast<size_t>(y + y0) * r.width + x0 + width) * 3,
+              out.rgb.begin() + static_cast<size_t>(y) * width * 3);
+  return out;
+}
+
 }  // namespace
 
 Image resize_lanczos(const Image& in, int width, int height) { return resize_with(in, width, height, kLanczos); }
@@ -251,16 +264,7 @@ Image resize_fill_crop_official(const Image& in, int width, int height) {
   }
   SV_CHECK(sw >= width && sh >= height && i + height <= sh && j + width <= sw, "resize: cannot fill ", width, "x",
            height, " from ", in.width, "x", in.height);
-  const Image r = resize_bicubic(in, sw, sh);
-  Image out;
-  out.width = width;
-  out.height = height;
-  out.rgb.resize(static_cast<size_t>(width) * height * 3);
-  for (int y = 0; y < height; ++y)
-    std::copy(r.rgb.begin() + (static_cast<size_t>(y + i) * sw + j) * 3,
-              r.rgb.begin() + (static_cast<size_t>(y + i) * sw + j + width) * 3,
-              out.rgb.begin() + static_cast<size_t>(y) * width * 3);
-  return out;
+  return crop(resize_bicubic(in, sw, sh), j, i, width, height);
 }
 
 Image resize_cover_crop(const Image& in, int width, int height) {
@@ -268,17 +272,7 @@ Image resize_cover_crop(const Image& in, int width, int height) {
   const double s = std::max(static_cast<double>(width) / in.width, static_cast<double>(height) / in.height);
   const int rw = std::max(width, static_cast<int>(std::lround(in.width * s)));
   const int rh = std::max(height, static_cast<int>(std::lround(in.height * s)));
-  const Image r = resize_lanczos(in, rw, rh);
-  const int x0 = (rw - width) / 2, y0 = (rh - height) / 2;
-  Image out;
-  out.width = width;
-  out.height = height;
-  out.rgb.resize(static_cast<size_t>(width) * height * 3);
-  for (int y = 0; y < height; ++y)
-    std::copy(r.rgb.begin() + (static_cast<size_t>(y + y0) * rw + x0) * 3,
-              r.rgb.begin() + (static_cast<size_t>(y + y0) * rw + x0 + width) * 3,
-              out.rgb.begin() + static_cast<size_t>(y) * width * 3);
-  return out;
+  return crop(resize_lanczos(in, rw, rh), (rw - width) / 2, (rh - height) / 2, width, height);
 }
 
 Tensor image_to_tensor(const Image& img) {

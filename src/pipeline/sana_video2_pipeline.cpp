@@ -1,6 +1,5 @@
 #include "pipeline/sana_video2_pipeline.h"
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -223,30 +222,15 @@ Tensor SanaVideo2Pipeline::denoise(Context& ctx, const GenerateParams& p, const 
 GenerateResult SanaVideo2Pipeline::generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const {
   validate(p);
   check_fits(ctx, p, static_cast<bool>(cb.on_frames));
-  using clock = std::chrono::steady_clock;
-  auto seconds = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  GenerateResult r;
-  auto t0 = clock::now();
-  if (cb.progress) cb.progress("encode", 0, 1);
-  const PromptEmbeds embeds = encode_prompts(ctx, p);
-  TorchGenerator gen(p.seed);
-  Tensor latents = prepare_latents(ctx, p, gen);
-  if (cb.progress) cb.progress("encode", 1, 1);
-  r.seconds_encode = seconds(t0);
-  t0 = clock::now();
-  latents = denoise(ctx, p, embeds, latents, gen, cb);
-  if (!latents.defined()) {
-    r.cancelled = true;
-    return r;
-  }
-  r.latents = latents.to_host();
-  r.seconds_denoise = seconds(t0);
-  if (cb.on_frames) {
-    t0 = clock::now();
-    r.cancelled = !decode_frames(ctx, *vae_, latents, p.vae_tiling, cb);
-    r.seconds_decode = seconds(t0);
-  }
-  return r;
+  PromptEmbeds embeds;
+  TorchGenerator gen(p.seed);  // the starting noise, then the DMD sampler's transition draws
+  return run_stages(
+      ctx, cb,
+      [&] {
+        embeds = encode_prompts(ctx, p);
+        return prepare_latents(ctx, p, gen);
+      },
+      [&](const Tensor& latents) { return denoise(ctx, p, embeds, latents, gen, cb); }, *vae_, p.vae_tiling);
 }
 
 }  // namespace sv::pipeline

@@ -1,6 +1,5 @@
 #include "pipeline/sana_video_pipeline.h"
 
-#include <chrono>
 #include <filesystem>
 
 #include "core/rng.h"
@@ -263,32 +262,14 @@ GenerateResult SanaVideoPipeline::generate(Context& ctx, const GenerateParams& p
   }
   validate(p);
   check_fits(ctx, p, static_cast<bool>(cb.on_frames));  // refuse before any work what cannot fit
-  using clock = std::chrono::steady_clock;
-  auto seconds = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  GenerateResult r;
-
-  auto t0 = clock::now();
-  if (cb.progress) cb.progress("encode", 0, 1);
-  const PromptEmbeds embeds = encode_prompts(ctx, p);
-  Tensor latents = prepare_latents(ctx, p);
-  if (cb.progress) cb.progress("encode", 1, 1);
-  r.seconds_encode = seconds(t0);
-
-  t0 = clock::now();
-  latents = denoise(ctx, p, embeds, latents, cb);
-  if (!latents.defined()) {
-    r.cancelled = true;
-    return r;
-  }
-  r.latents = latents.to_host();
-  r.seconds_denoise = seconds(t0);
-
-  if (cb.on_frames) {
-    t0 = clock::now();
-    r.cancelled = !decode_frames(ctx, *vae_, latents, p.vae_tiling, cb);
-    r.seconds_decode = seconds(t0);
-  }
-  return r;
+  PromptEmbeds embeds;
+  return run_stages(
+      ctx, cb,
+      [&] {
+        embeds = encode_prompts(ctx, p);
+        return prepare_latents(ctx, p);
+      },
+      [&](const Tensor& latents) { return denoise(ctx, p, embeds, latents, cb); }, *vae_, p.vae_tiling);
 }
 
 }  // namespace sv::pipeline

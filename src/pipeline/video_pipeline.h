@@ -80,6 +80,13 @@ class VideoPipeline {
   virtual const SanaVideoPipeline* sana_video() const { return nullptr; }
 };
 
+// The stage sequence both families share, timed into the result: `encode` (prompts and starting latents)
+// returns the latents, `denoise` the final ones (undefined when cancelled), then decode_frames when
+// cb.on_frames is set.
+GenerateResult run_stages(Context& ctx, const GenerateCallbacks& cb, const std::function<Tensor()>& encode,
+                          const std::function<Tensor(const Tensor&)>& denoise, const VideoVae& vae,
+                          const VaeTiling& tiling);
+
 // The decode stage both families share: latents / (1 / std) + mean, then the VAE's streamed decode one
 // latent frame at a time; finished frames go to cb.on_frames on the host. False when cancelled.
 bool decode_frames(Context& ctx, const VideoVae& vae, const Tensor& latents, const VaeTiling& tiling,

@@ -1,12 +1,12 @@
 // `sana-video run transformer`: one forward of the DiT on tensors from a safetensors file.
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <map>
 
 #include "core/context.h"
-#include "io/safetensors.h"
-#include <filesystem>
-
 #include "io/json_config.h"
+#include "io/safetensors.h"
 #include "models/sana_dit/sana_dit.h"
 #include "models/sana_video2/transformer.h"
 #include "args.h"
@@ -26,6 +26,22 @@ std::string transformer_class(std::string* dir) {
   return j.get_string("_class_name", std::string());
 }
 
+// One forward, its named intermediates to --dump, `sample` to the output; model errors name the inputs.
+int forward_and_write(Context& ctx, const std::function<Tensor()>& forward, const std::string& in_path,
+                      const std::string& out_path, const Args& args, const std::string& cmd) {
+  std::vector<std::pair<std::string, Tensor>> dumps;
+  if (args.has("--dump")) ctx.set_dump([&](const std::string& n, const Tensor& t) { dumps.emplace_back(n, t.clone()); });
+  Tensor sample;
+  try {
+    sample = forward();
+  } catch (const Error& e) {
+    SV_THROW(in_path, ": ", e.what());
+  }
+  if (args.has("--dump")) io::write_safetensors(args.get("--dump", cmd), dumps);
+  io::write_safetensors(out_path, {{"sample", sample}});
+  return 0;
+}
+
 int run_sana_video2(Context& ctx, const std::string& dir, const io::TensorSource& inputs, const std::string& in_path,
                     const std::string& out_path, const Args& args, const std::string& cmd) {
   auto model = sana_video2::Transformer::load(dir, &ctx);
@@ -41,17 +57,7 @@ int run_sana_video2(Context& ctx, const std::string& dir, const io::TensorSource
   if (inputs.has("encoder_attention_mask")) in.encoder_attention_mask = inputs.get("encoder_attention_mask");
   for (const Tensor* t : {&in.hidden_states, &in.encoder_hidden_states})
     SV_CHECK(dtype_is_float(t->dtype()), in_path, ": inputs must be floating point");
-  std::vector<std::pair<std::string, Tensor>> dumps;
-  if (args.has("--dump")) ctx.set_dump([&](const std::string& n, const Tensor& t) { dumps.emplace_back(n, t.clone()); });
-  Tensor sample;
-  try {
-    sample = model->forward(ctx, in);
-  } catch (const Error& e) {
-    SV_THROW(in_path, ": ", e.what());
-  }
-  if (args.has("--dump")) io::write_safetensors(args.get("--dump", cmd), dumps);
-  io::write_safetensors(out_path, {{"sample", sample}});
-  return 0;
+  return forward_and_write(ctx, [&] { return model->forward(ctx, in); }, in_path, out_path, args, cmd);
 }
 
 }  // namespace
@@ -96,17 +102,7 @@ int run_transformer(const std::vector<std::string>& argv) {
   for (const Tensor* t : {&in.hidden_states, &in.encoder_hidden_states})
     SV_CHECK(dtype_is_float(t->dtype()), in_path, ": inputs must be floating point");
 
-  std::vector<std::pair<std::string, Tensor>> dumps;
-  if (args.has("--dump")) ctx.set_dump([&](const std::string& n, const Tensor& t) { dumps.emplace_back(n, t.clone()); });
-  Tensor sample;
-  try {
-    sample = model->forward(ctx, in);
-  } catch (const Error& e) {
-    SV_THROW(in_path, ": ", e.what());
-  }
-  if (args.has("--dump")) io::write_safetensors(args.get("--dump", cmd), dumps);
-  io::write_safetensors(out_path, {{"sample", sample}});
-  return 0;
+  return forward_and_write(ctx, [&] { return model->forward(ctx, in); }, in_path, out_path, args, cmd);
 }
 
 }  // namespace sv::cli

@@ -4,6 +4,7 @@
 
 #include "io/weight_binder.h"
 #include "models/sana_dit/rope3d.h"
+#include "nn/text_mask.h"
 #include "ops/ops.h"
 
 namespace sv::sana_dit {
@@ -131,17 +132,7 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
   ctx.dump("caption_norm", r.y);
 
   // Text mask -> additive bias, as diffusers: (1 - mask) * -10000.
-  if (in.encoder_attention_mask.defined()) {
-    const Tensor& m = in.encoder_attention_mask;
-    SV_CHECK(m.dim() == 2 && m.size(0) == B && m.size(1) == L, "encoder_attention_mask must be [B, L] = [", B, ", ", L,
-             "], got ", shape_str(m.shape()));
-    Tensor mf = m.to_host().to(DType::F32);
-    Tensor bias = Tensor::empty({B, L});
-    const float* mp = mf.f32();
-    float* bp = bias.f32();
-    for (int64_t i = 0; i < B * L; ++i) bp[i] = (1.0f - mp[i]) * -10000.0f;
-    r.bias = ctx.to_device(bias);
-  }
+  if (in.encoder_attention_mask.defined()) r.bias = nn::text_mask_bias(ctx, in.encoder_attention_mask, B, L);
   return r;
 }
 

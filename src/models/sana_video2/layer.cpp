@@ -78,9 +78,8 @@ Tensor Layer::self_attention(Context& ctx, const Tensor& a, const LayerInputs& i
   return proj_(ctx, ops::mul_act(ctx, output_gate_(ctx, a), o, ops::Act::Sigmoid));
 }
 
-Tensor Layer::attention_delta(Context& ctx, const Tensor& h, const LayerInputs& in, const std::string& name) const {
-  const int64_t B = h.size(0);
-  const Tensor mod = modulation(ctx, in, B);
+Tensor Layer::attention_delta(Context& ctx, const Tensor& h, const Tensor& mod, const LayerInputs& in,
+                              const std::string& name) const {
   auto row = [&](int64_t i) { return mod.select(2, i); };
   const Tensor a = ops::layer_norm_modulate(ctx, h, Tensor(), Tensor(), row(0), row(1), 1e-6f);
   const Tensor sa = self_attention(ctx, a, in);
@@ -96,9 +95,7 @@ Tensor Layer::attention_delta(Context& ctx, const Tensor& h, const LayerInputs& 
   return ops::add(ctx, delta, c);
 }
 
-Tensor Layer::mlp_delta(Context& ctx, const Tensor& h, const LayerInputs& in, const std::string& name) const {
-  const int64_t B = h.size(0);
-  const Tensor mod = modulation(ctx, in, B);
+Tensor Layer::mlp_delta(Context& ctx, const Tensor& h, const Tensor& mod, const std::string& name) const {
   const Tensor m = ops::layer_norm_modulate(ctx, h, Tensor(), Tensor(), mod.select(2, 3), mod.select(2, 4), 1e-6f);
   const Tensor f = down_proj_(ctx, ops::mul_act(ctx, gate_proj_(ctx, m), up_proj_(ctx, m), ops::Act::SiLU));
   Tensor delta = ctx.zeros(h.shape());

@@ -26,13 +26,15 @@ class Layer {
  public:
   void bind(const io::Scope& s, const Config& c, bool softmax);
   bool softmax() const { return softmax_; }
+  // This layer's shift/scale/gate rows, [B, T, 6, D]: made once per forward, read by both sub-layers.
+  Tensor modulation(Context& ctx, const LayerInputs& in, int64_t batch) const;
   // Gated self-attention delta plus the cross-attention delta on (h + that gated delta).
-  Tensor attention_delta(Context& ctx, const Tensor& h, const LayerInputs& in, const std::string& name) const;
+  Tensor attention_delta(Context& ctx, const Tensor& h, const Tensor& mod, const LayerInputs& in,
+                         const std::string& name) const;
   // Gated SwiGLU delta.
-  Tensor mlp_delta(Context& ctx, const Tensor& h, const LayerInputs& in, const std::string& name) const;
+  Tensor mlp_delta(Context& ctx, const Tensor& h, const Tensor& mod, const std::string& name) const;
 
  private:
-  Tensor modulation(Context& ctx, const LayerInputs& in, int64_t batch) const;  // [B, T, 6, D]
   Tensor self_attention(Context& ctx, const Tensor& a, const LayerInputs& in) const;
 
   bool softmax_ = false, normalizer_ = false;

@@ -6,6 +6,7 @@
 
 #include "io/weight_binder.h"
 #include "models/sana_dit/rope3d.h"
+#include "nn/text_mask.h"
 #include "ops/ops.h"
 
 namespace sv::sana_video2 {
@@ -108,13 +109,9 @@ Transformer::Prepared Transformer::prepare(Context& ctx, const Inputs& in) const
   r.y = y_norm_(ctx, y_fc2_(ctx, y_fc1_(ctx, ctx.to_device(ehs.to_host().to_f32()), ops::Act::GeluTanh)));
   ctx.dump("y_embedder", r.y);
   if (in.encoder_attention_mask.defined()) {
-    Tensor m = in.encoder_attention_mask.to_host().to(DType::F32);
-    if (m.dim() == 4 && m.size(1) == 1 && m.size(2) == 1) m = m.reshape({m.size(0), m.size(3)});
-    SV_CHECK(m.dim() == 2 && m.size(0) == B && m.size(1) == L, "encoder_attention_mask must be [B, L] = [", B, ", ", L,
-             "], got ", shape_str(m.shape()));
-    Tensor bias = Tensor::empty({B, L});
-    for (int64_t i = 0; i < B * L; ++i) bias.f32()[i] = (1.0f - m.f32()[i]) * -10000.0f;
-    r.bias = ctx.to_device(bias);
+    Tensor m = in.encoder_attention_mask;
+    if (m.dim() == 4 && m.size(1) == 1 && m.size(2) == 1) m = m.contiguous().reshape({m.size(0), m.size(3)});
+    r.bias = nn::text_mask_bias(ctx, m, B, L);
   }
   return r;
 }
@@ -134,16 +131,17 @@ Tensor Transformer::forward(Context& ctx, const Inputs& in) const {
   std::vector<Tensor> sv, sl;
   for (int64_t i = 0; i < cfg_.depth; ++i) {
     const std::string name = "blocks." + std::to_string(i);
+    const Tensor mod = layers_[i].modulation(ctx, li, r.B);
     sources(&sv, &sl);
     const Tensor h = ops::softmax_mix(ctx, sv, sl, 0);
     ctx.dump(name + ".attn_in", h);
-    const Tensor d = layers_[i].attention_delta(ctx, h, li, name);
+    const Tensor d = layers_[i].attention_delta(ctx, h, mod, li, name);
     partial = partial.defined() ? ops::add(ctx, partial, d) : d;
     partial_logits = ops::rms_dot(ctx, partial, attn_res_w_, kKeyNormEps);
     sources(&sv, &sl);
     const Tensor h2 = ops::softmax_mix(ctx, sv, sl, 1);
     ctx.dump(name + ".mlp_in", h2);
-    partial = ops::add(ctx, partial, layers_[i].mlp_delta(ctx, h2, li, name));
+    partial = ops::add(ctx, partial, layers_[i].mlp_delta(ctx, h2, mod, name));
     partial_logits = ops::rms_dot(ctx, partial, attn_res_w_, kKeyNormEps);
     if ((i + 1) % cfg_.attn_res_block_size == 0 || i + 1 == cfg_.depth) {
       ctx.dump("block_sum." + std::to_string(values.size() - 1), partial);
