@@ -24,11 +24,8 @@ export CCACHE_BASEDIR="$ROOT"
 # The build has debug info (for symbolized reports); without this ccache would key it on the checkout's
 # path and a fresh clone (CI) would rebuild everything.
 export CCACHE_NOHASHDIR=1
-# libgomp, as OpenBLAS's OpenMP build uses: one OpenMP runtime in the process.
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSV_FUZZ=ON -DSV_CUDA=OFF -DSV_NATIVE=OFF -DSV_BUILD_TESTS=OFF -DSV_BUILD_BENCH=OFF \
-  -DOpenMP_CXX_FLAGS="-fopenmp=libgomp" -DOpenMP_CXX_LIB_NAMES=gomp \
-  -DOpenMP_gomp_LIBRARY="$(g++ -print-file-name=libgomp.so)" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 TARGETS="safetensors torch_pth configs tokenizer_json tokenize_text sentencepiece image prompt_schedule"
 [ -n "$ONLY" ] && TARGETS="$ONLY"

@@ -3,10 +3,6 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# ctest -j2 runs two multi-threaded test processes on two cores: with libgomp's default spinning
-# waits each barrier can cost a whole time slice of the other process (a toy-model test: 3.3 s alone,
-# 19.4 s beside a second copy; 4.3 s with passive waits). Tests need throughput, not latency.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 "$ROOT/scripts/setup.sh" --build-dir "$ROOT/build" --python
 (cd "$ROOT/build" && ctest --output-on-failure -j2)
 # The Python package as users get it: a wheel from `pip wheel .`, installed into a fresh virtual

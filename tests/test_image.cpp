@@ -38,6 +38,16 @@ TEST(Image, CorruptAndMissingFiles) {
   EXPECT_THROW(io::read_image(test::golden("images")), Error);
 }
 
+// Found by fuzzing: a 700-byte JPEG whose header claims a 2.4 GB image. Refused before any pixel buffer.
+TEST(Image, HeaderClaimingAHugeImageIsRefused) {
+  try {
+    io::read_image(std::string(SV_TEST_DATA) + "/../fuzz/regressions/image/jpeg_header_claims_2gb.jpg");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pixels an input image may have"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Image, CoverCropKeepsAspect) {
   io::Image img = io::read_image(test::golden("images/down.png"));  // 100 x 80
   const io::Image out = io::resize_cover_crop(img, 40, 40);

@@ -53,6 +53,22 @@ TEST(Scheduler, ConfigErrors) {
   EXPECT_THROW(sampling::Scheduler::from_config(io::JsonConfig::parse(
                    R"({"_class_name": "DPMSolverMultistepScheduler", "use_flow_sigmas": false})", "s.json")),
                Error);
+  // Found by fuzzing: a shift of 0 made sigma 0/0 and the timestep cast undefined; refused at load now.
+  for (const char* cls : {"UniPCMultistepScheduler", "DPMSolverMultistepScheduler"}) {
+    for (const char* bad : {R"("flow_shift": 0.0)", R"("flow_shift": -3)", R"("num_train_timesteps": 0)"}) {
+      const std::string text = std::string(R"({"_class_name": ")") + cls +
+                               R"(", "use_flow_sigmas": true, "prediction_type": "flow_prediction", )" + bad + "}";
+      try {
+        sampling::Scheduler::from_config(io::JsonConfig::parse(text, "s.json"));
+        ADD_FAILURE() << text;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(bad[1] == 'f' ? "flow_shift" : "num_train_timesteps"), std::string::npos);
+      }
+    }
+  }
+  EXPECT_THROW(sampling::Scheduler::from_config(io::JsonConfig::parse(
+                   R"({"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 0})", "s.json")),
+               Error);
   auto s = sampling::Scheduler::from_config(cfg);
   EXPECT_THROW(s->set_timesteps(0), Error);
   s->set_timesteps(3);

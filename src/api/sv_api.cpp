@@ -352,7 +352,6 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
   sv_status fail = SV_ERROR_INVALID_ARGUMENT;
   try {
     namespace pl = sv::pipeline;
-    m->ctx->bind_thread();  // the model's thread count, whichever thread calls
     Prepared prep = prepare(m, gp);
     pl::GenerateParams& p = prep.p;
     pl::LongGenerateParams& lp = prep.lp;

@@ -5,10 +5,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <thread>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace sv {
 
@@ -28,28 +24,15 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   } else {
     allocator_ = std::make_shared<CpuCachingAllocator>();
   }
-  if (threads <= 0) {
-#ifdef _OPENMP
-    threads = omp_get_max_threads();  // the affinity mask, or OMP_NUM_THREADS
-#else
-    threads = static_cast<int>(std::thread::hardware_concurrency());
-#endif
-    // A container's CPU quota, unless the user chose a count.
-    const int quota = std::getenv("OMP_NUM_THREADS") ? 0 : cgroup_cpu_limit();
-    if (quota > 0 && quota < threads) threads = quota;
-  }
+  if (threads <= 0) threads = default_cpu_threads();
   threads_ = threads > 0 ? threads : 1;
-  // BLAS keeps its own pool; size it to the context so kernels and GEMMs agree.
-  openblas_set_num_threads(threads_);
+  if (device == Device::CPU && threads_ > 1) pool_ = std::make_shared<ThreadPool>(threads_);
+  // GEMMs are cut into chunks on the context's own threads (ops/cpu/blas.cpp), each one BLAS call on
+  // one thread: OpenBLAS's own team splits statically and waits for every thread, as OpenMP does.
+  openblas_set_num_threads(1);
 }
 
 size_t Context::available_bytes() const { return runtime_ ? runtime_->available_bytes() : host_available_bytes(); }
-
-void Context::bind_thread() const {
-#ifdef _OPENMP
-  if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
-#endif
-}
 
 Tensor Context::zeros(const Shape& shape, DType dtype) const {
   Tensor t = empty(shape, dtype);

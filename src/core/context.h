@@ -2,6 +2,7 @@
 // handles and caching allocator), compute precision, threads, and the intermediate-dump hook used by
 // parity tests and `--dump`. No global state lives elsewhere.
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "core/device.h"
 #include "core/device_runtime.h"
 #include "core/tensor.h"
+#include "core/thread_pool.h"
 
 namespace sv {
 
@@ -36,12 +38,19 @@ class Context {
   // Memory a new allocation on this context's device can count on now (GPU free memory, or host RAM).
   size_t available_bytes() const;
   const char* memory_name() const { return runtime_ ? "GPU memory" : "host RAM"; }
-  // Makes the calling thread's BLAS calls use this context's thread count (OpenBLAS's OpenMP build reads
-  // the caller's OpenMP thread count); call on the thread that runs the work.
-  void bind_thread() const;
-  // Threads worth waking for a loop of `work` element operations: small loops stay on one thread,
-  // since a parallel region's wake-up and barrier cost more than the loop on a busy 2-core host.
-  int threads_for(int64_t work) const { return work < (int64_t(1) << 15) ? 1 : threads_; }
+  // Runs fn(begin, end) over [0, n) in chunks on the context's threads; `work` (element operations in
+  // all) decides how many: a loop too small to repay waking a thread runs on the caller alone.
+  template <class F>
+  void parallel_for(int64_t n, int64_t work, F&& fn) const {
+    const int64_t chunks = pool_ ? chunks_for(n, work) : 1;
+    if (chunks <= 1) {
+      if (n > 0) fn(int64_t(0), n);
+      return;
+    }
+    pool_->run(chunks, [&](int64_t c) { fn(n * c / chunks, n * (c + 1) / chunks); });
+  }
+  // The context's CPU threads (null on a GPU context), for kernels that cut work their own way (GEMM).
+  ThreadPool* pool() const { return pool_.get(); }
 
   // Named intermediates ("transformer_blocks.3.attn1", ...). Costs one branch when unset.
   using DumpFn = std::function<void(const std::string& name, const Tensor& t)>;
@@ -58,6 +67,15 @@ class Context {
   DumpFn dump_;
   std::shared_ptr<DeviceRuntime> runtime_;
   std::shared_ptr<Allocator> allocator_;
+  std::shared_ptr<ThreadPool> pool_;
+
+  // Below this many element operations a loop stays on one thread; above, a few chunks per thread so a
+  // thread the OS has descheduled leaves little behind for the others.
+  static constexpr int64_t kGrain = int64_t(1) << 14;
+  int64_t chunks_for(int64_t n, int64_t work) const {
+    if (n <= 1 || work < 2 * kGrain) return 1;
+    return std::min<int64_t>({n, work / kGrain, int64_t(4) * threads_});
+  }
 };
 
 // "cpu", "cuda", "cuda:N" -> device and index; throws on anything else.

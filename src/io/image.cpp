@@ -31,6 +31,15 @@ struct JpegErr {
   char msg[JMSG_LENGTH_MAX];
 };
 
+// Input images are resized to the video size, so 8192 x 8192 is plenty; a header may claim far more
+// (a 700-byte JPEG asked for 2.4 GB), and the check comes before any pixel buffer exists.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
+void check_image_size(const std::string& path, int64_t w, int64_t h) {
+  SV_CHECK(w > 0 && h > 0 && w * h <= kMaxImagePixels, path, ": the image is ", w, "x", h, ", more than the ",
+           kMaxImagePixels, " pixels an input image may have");
+}
+
 Image read_jpeg(const std::string& path) {
   FILE* fp = std::fopen(path.c_str(), "rb");
   SV_CHECK(fp, path, ": cannot open image");
@@ -52,6 +61,12 @@ Image read_jpeg(const std::string& path) {
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, fp);
   jpeg_read_header(&cinfo, TRUE);
+  const int64_t claimed_w = cinfo.image_width, claimed_h = cinfo.image_height;
+  if (claimed_w * claimed_h > kMaxImagePixels) {
+    jpeg_destroy_decompress(&cinfo);
+    std::fclose(fp);
+    check_image_size(path, claimed_w, claimed_h);
+  }
   cinfo.out_color_space = JCS_RGB;  // Pillow's defaults otherwise: ISLOW DCT, fancy upsampling
   jpeg_start_decompress(&cinfo);
   img.width = static_cast<int>(cinfo.output_width);
@@ -92,6 +107,8 @@ Image read_ffmpeg(const std::string& path) {
   SV_CHECK(dec, path, ": unsupported image format");
   c.cc = avcodec_alloc_context3(dec);
   avcodec_parameters_to_context(c.cc, fc->streams[si]->codecpar);
+  if (c.cc->width > 0 && c.cc->height > 0) check_image_size(path, c.cc->width, c.cc->height);
+  c.cc->max_pixels = kMaxImagePixels;  // the decoder refuses larger frames it finds in the data
   SV_CHECK(avcodec_open2(c.cc, dec, nullptr) >= 0, path, ": cannot open the image decoder");
   c.fr = av_frame_alloc();
   c.pk = av_packet_alloc();
@@ -102,6 +119,7 @@ Image read_ffmpeg(const std::string& path) {
   }
   if (!got && avcodec_send_packet(c.cc, nullptr) >= 0) got = avcodec_receive_frame(c.cc, c.fr) >= 0;
   SV_CHECK(got && c.fr->width > 0 && c.fr->height > 0, path, ": corrupt or empty image");
+  check_image_size(path, c.fr->width, c.fr->height);
   Image img;
   img.width = c.fr->width;
   img.height = c.fr->height;

@@ -209,18 +209,33 @@ Tensor FlowUniPC::step(Context& ctx, const Tensor& v_in, int i, const Tensor& x_
   return out;
 }
 
+namespace {
+// A shift of 0 makes sigma 0/0 at t = 1, and no training run has fewer than one step.
+double config_shift(const io::JsonConfig& j, const char* key, double shift_override) {
+  if (shift_override > 0) return shift_override;
+  const double v = j.get_float(key, 1.0);
+  SV_CHECK(std::isfinite(v) && v > 0, j.origin(), ": ", key, " must be a positive number, got ", v);
+  return v;
+}
+int config_train_steps(const io::JsonConfig& j) {
+  const int64_t v = j.get_int("num_train_timesteps", 1000);
+  SV_CHECK(v >= 1 && v <= 1000000, j.origin(), ": num_train_timesteps must be in [1, 1000000], got ", v);
+  return static_cast<int>(v);
+}
+}  // namespace
+
 std::unique_ptr<Scheduler> Scheduler::from_config(const io::JsonConfig& j, double shift_override) {
   const std::string& f = j.origin();
   const std::string cls = j.get_string("_class_name");
   if (cls == "DPMSolverMultistepScheduler") {
     DpmConfig c;
-    c.num_train_timesteps = static_cast<int>(j.get_int("num_train_timesteps", 1000));
+    c.num_train_timesteps = config_train_steps(j);
     SV_CHECK(j.get_bool("use_flow_sigmas", false), f, ": only the flow configuration (use_flow_sigmas) is supported");
     const std::string pred = j.get_string("prediction_type", std::string("epsilon"));
     SV_CHECK(pred == "flow_prediction", f, ": prediction_type '", pred, "' is not supported (flow_prediction)");
     const std::string alg = j.get_string("algorithm_type", std::string("dpmsolver++"));
     SV_CHECK(alg == "dpmsolver++", f, ": algorithm_type '", alg, "' is not supported (dpmsolver++)");
-    c.flow_shift = shift_override > 0 ? shift_override : j.get_float("flow_shift", 1.0);
+    c.flow_shift = config_shift(j, "flow_shift", shift_override);
     c.solver_order = static_cast<int>(j.get_int("solver_order", 2));
     SV_CHECK(c.solver_order == 1 || c.solver_order == 2, f, ": solver_order ", c.solver_order, " is not supported (1 or 2)");
     const std::string st = j.get_string("solver_type", std::string("midpoint"));
@@ -242,17 +257,17 @@ std::unique_ptr<Scheduler> Scheduler::from_config(const io::JsonConfig& j, doubl
                           "invert_sigmas", "stochastic_sampling"})
       SV_CHECK(!j.get_bool(k, false), f, ": ", k, " is not supported");
     SV_CHECK(!j.has("shift_terminal"), f, ": shift_terminal is not supported");
-    const double shift = shift_override > 0 ? shift_override : j.get_float("shift", 1.0);
-    return std::make_unique<FlowMatchEuler>(static_cast<int>(j.get_int("num_train_timesteps", 1000)), shift);
+    const double shift = config_shift(j, "shift", shift_override);
+    return std::make_unique<FlowMatchEuler>(config_train_steps(j), shift);
   }
   if (cls == "UniPCMultistepScheduler") {
     UniPCConfig c;
-    c.num_train_timesteps = static_cast<int>(j.get_int("num_train_timesteps", 1000));
+    c.num_train_timesteps = config_train_steps(j);
     SV_CHECK(j.get_bool("use_flow_sigmas", false), f, ": only the flow configuration (use_flow_sigmas) is supported");
     const std::string pred = j.get_string("prediction_type", std::string("epsilon"));
     SV_CHECK(pred == "flow_prediction", f, ": prediction_type '", pred, "' is not supported (flow_prediction)");
     SV_CHECK(j.get_bool("predict_x0", true), f, ": predict_x0 = false is not supported");
-    c.flow_shift = shift_override > 0 ? shift_override : j.get_float("flow_shift", 1.0);
+    c.flow_shift = config_shift(j, "flow_shift", shift_override);
     c.solver_order = static_cast<int>(j.get_int("solver_order", 2));
     SV_CHECK(c.solver_order == 1 || c.solver_order == 2, f, ": solver_order ", c.solver_order, " is not supported (1 or 2)");
     const std::string st = j.get_string("solver_type", std::string("bh2"));

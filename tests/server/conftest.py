@@ -44,7 +44,7 @@ class Server:
         self.cache = cache
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = cache.parent / f"serve_{self.port}.log"
-        env = dict(os.environ, OMP_WAIT_POLICY="passive")
+        env = dict(os.environ)
         cmd = [cli_path(), "serve", "-m", str(model), "--port", str(self.port), "--cache-dir", str(cache),
                "--threads", "2", *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)

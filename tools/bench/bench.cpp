@@ -8,6 +8,8 @@
 //     consume them; --tile: diffusers' spatial tiling, LTX-2 only)
 //   sv-bench long --model PIPELINE_DIR --seconds S [--width --height --fps 16]   (LongSANA block-wise
 //     video; frames converted to RGB bytes and dropped; prints frames/s and the peak memory)
+//   sv-bench sgemm --size N   (one N x N x N fp32 GEMM through the engine's CPU GEMM path: the machine's
+//     SGEMM peak the DiT's achieved GFLOP/s is compared with; adds "gflops")
 //   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 / vae-decode on the GPU (inputs uploaded once, each timed run
 //     ends with a stream synchronisation; peak_gpu_mib is the caching allocator's high-water mark).
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "pipeline/sana_video_pipeline.h"
 #include "models/sana_dit/sana_dit.h"
 #include "models/sana_video2/transformer.h"
+#include "ops/cpu/blas.h"
 
 namespace {
 
@@ -67,12 +70,13 @@ int main(int argc, char** argv) {
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
     SV_CHECK(mode == "dit" || mode == "sv2" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline" ||
-                 mode == "long",
-             "unknown mode '", mode, "' (dit, sv2, gemma2, vae-decode, pipeline, long)");
+                 mode == "long" || mode == "sgemm",
+             "unknown mode '", mode, "' (dit, sv2, gemma2, vae-decode, pipeline, long, sgemm)");
     double seconds = 10;
     int fps = 16;
     sv::pipeline::GenerateParams gp;
     int stream = 1;
+    int64_t size = 4096;
     sv::VaeTiling tiling;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
       else if (k == "--cfg") gp.guidance_scale = std::stod(v);
       else if (k == "--seconds") seconds = std::stod(v);
       else if (k == "--fps") fps = std::stoi(v);
+      else if (k == "--size") size = std::stoll(v);
       else SV_THROW("unknown option ", k);
     }
     const sv::Placement place = sv::parse_placement(device, dtype);
@@ -141,6 +146,20 @@ int main(int argc, char** argv) {
       std::printf("{\"engine\": \"sana-video\", \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"total_s\": %.6f",
                   med(enc), med(den), med(dec), med(enc) + med(den) + med(dec));
       print_device_and_close(ctx, dtype);
+      return 0;
+    }
+    if (mode == "sgemm") {
+      SV_CHECK(size > 0 && size <= 16384 && iters > 0, "--size must be in [1, 16384]");
+      std::vector<float> a(static_cast<size_t>(size * size), 0.5f), b(a.size(), 0.25f), c(a.size(), 0.0f);
+      std::vector<double> t;
+      for (int i = 0; i < warmup + iters; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        sv::cpu::sgemm(ctx, false, true, size, size, size, 1.0f, a.data(), size, b.data(), size, 0.0f, c.data(), size);
+        if (i >= warmup) t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(t.begin(), t.end());
+      std::printf("{\"engine\": \"sana-video\", \"threads\": %d, \"size\": %lld, \"median_s\": %.6f, \"gflops\": %.1f}\n",
+                  ctx.threads(), static_cast<long long>(size), t[t.size() / 2], 2.0 * size * size * size / t[t.size() / 2] / 1e9);
       return 0;
     }
     SV_CHECK(!model.empty() && !inputs.empty() && iters > 0,

@@ -6,7 +6,14 @@ mlp_ratio 3, caption 2304 x 300 tokens) on a 2 x 16 x 5 x 32 x 32 latent, saves 
 save_pretrained, then times diffusers (torch, fp32) and `sv-bench` on the same files, each in its own
 process so peak RSS is per engine. Prints a JSON summary with the speed ratio.
 
-Usage: python tools/bench/bench_dit_cpu.py [--build build] [--threads 2] [--iters 5]
+--weights bf16 saves the checkpoint in bf16, as releases ship it: the engine keeps the weights bf16 and
+widens them per GEMM; the peers are diffusers fp32 (from the fp32 weights) and diffusers bf16 (the bf16
+checkpoint run in bf16). The summary also gives the forward's FLOPs (torch's FlopCounterMode on the
+diffusers model), each engine's achieved GFLOP/s and the machine's SGEMM peak measured in the same run
+(`sv-bench sgemm`, one 4096^3 product through the engine's GEMM path).
+
+Usage: python tools/bench/bench_dit_cpu.py [--build build] [--threads 2] [--iters 5] [--weights fp32|bf16]
+  the released width: --layers 2 --heads 20 --head-dim 112 --latent 2,16,3,30,52 --weights bf16
 """
 import argparse
 import json
@@ -20,16 +27,24 @@ import json, resource, sys, time, torch
 from diffusers import SanaVideoTransformer3DModel
 from safetensors.torch import load_file
 torch.set_num_threads(int(sys.argv[3])); torch.set_grad_enabled(False)
-m = SanaVideoTransformer3DModel.from_pretrained(sys.argv[1]).eval()
+dt = torch.bfloat16 if sys.argv[6] == "bf16" else torch.float32
+m = SanaVideoTransformer3DModel.from_pretrained(sys.argv[1], torch_dtype=dt).eval()
 x = load_file(sys.argv[2])
-args = dict(hidden_states=x["hidden_states"], encoder_hidden_states=x["encoder_hidden_states"],
+f = lambda t: t.to(dt) if t.is_floating_point() else t
+args = dict(hidden_states=f(x["hidden_states"]), encoder_hidden_states=f(x["encoder_hidden_states"]),
             timestep=x["timestep"], encoder_attention_mask=x["encoder_attention_mask"], return_dict=False)
+flops = None
+if sys.argv[7] == "1":
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc:
+        m(**args)
+    flops = fc.get_total_flops()
 for _ in range(int(sys.argv[5])): m(**args)
 ts = []
 for _ in range(int(sys.argv[4])):
     t = time.perf_counter(); m(**args); ts.append(time.perf_counter() - t)
 s = sorted(ts)
-print(json.dumps({"engine": "diffusers", "torch": torch.__version__, "threads": torch.get_num_threads(),
+print(json.dumps({"engine": "diffusers", "dtype": sys.argv[6], "flops": flops, "torch": torch.__version__, "threads": torch.get_num_threads(),
                   "median_s": s[len(s) // 2], "all_s": ts,
                   "peak_rss_mib": [float(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0]}))
 """
@@ -49,6 +64,7 @@ def main():
     ap.add_argument("--json", help="also write the summary here")
     ap.add_argument("--rounds", type=int, default=3, help="alternate peer/ours this many times (noisy hosts)")
     ap.add_argument("--keep", help="write the model and inputs here and keep them")
+    ap.add_argument("--weights", choices=["fp32", "bf16"], default="fp32", help="checkpoint dtype the engine loads")
     a = ap.parse_args()
 
     import torch
@@ -71,6 +87,10 @@ def main():
                 p.add_(torch.randn_like(p) * 0.02)
         mdir = os.path.join(tmp, "transformer")
         model.save_pretrained(mdir)
+        bdir = None
+        if a.weights == "bf16":
+            bdir = os.path.join(tmp, "transformer_bf16")
+            model.to(torch.bfloat16).save_pretrained(bdir)
         del model
         mask = torch.ones(B, a.text_len, dtype=torch.int64)
         mask[1:, a.text_len // 3:] = 0
@@ -79,24 +99,46 @@ def main():
                    "timestep": torch.tensor([999, 500][:B] + [250] * max(0, B - 2), dtype=torch.int64),
                    "encoder_attention_mask": mask}, inp)
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-        peers, oursl = [], []
-        for _ in range(a.rounds):
-            r = subprocess.run([sys.executable, "-c", PEER, mdir, inp, str(a.threads), str(a.iters), str(a.warmup)],
-                               check=True, capture_output=True, text=True, env=env)
-            peers.append(json.loads(r.stdout.strip().splitlines()[-1]))
-            r = subprocess.run([os.path.join(a.build, "sv-bench"), "dit", "--model", mdir, "--inputs", inp, "--threads",
-                                str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
+
+        def peer_run(d, dtype, count):
+            r = subprocess.run([sys.executable, "-c", PEER, d, inp, str(a.threads), str(a.iters), str(a.warmup), dtype,
+                                "1" if count else "0"], check=True, capture_output=True, text=True, env=env)
+            return json.loads(r.stdout.strip().splitlines()[-1])
+
+        peers = {"fp32": []}
+        if bdir:
+            peers["bf16"] = []
+        oursl = []
+        flops = None
+        for i in range(a.rounds):
+            for dtype in peers:
+                peers[dtype].append(peer_run(bdir if dtype == "bf16" else mdir, dtype, i == 0 and dtype == "fp32"))
+            flops = flops or peers["fp32"][0]["flops"]
+            r = subprocess.run([os.path.join(a.build, "sv-bench"), "dit", "--model", bdir or mdir, "--inputs", inp,
+                                "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
                                check=True, capture_output=True, text=True, env=env)
             oursl.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    # Median over rounds of each round's median.
-    peer = sorted(peers, key=lambda r: r["median_s"])[len(peers) // 2]
-    ours = sorted(oursl, key=lambda r: r["median_s"])[len(oursl) // 2]
-    peer["round_medians_s"] = [r["median_s"] for r in peers]
-    ours["round_medians_s"] = [r["median_s"] for r in oursl]
-    summary = {"workload": f"dit_cpu {a.layers}L D{D} latent {a.latent} text {a.text_len}", "threads": a.threads,
+        r = subprocess.run([os.path.join(a.build, "sv-bench"), "sgemm", "--size", "4096", "--threads", str(a.threads),
+                            "--iters", "3"], check=True, capture_output=True, text=True, env=env)
+        sgemm = json.loads(r.stdout.strip().splitlines()[-1])
+
+    def med(runs):
+        best = sorted(runs, key=lambda r: r["median_s"])[len(runs) // 2]
+        best["round_medians_s"] = [r["median_s"] for r in runs]
+        best["gflops"] = flops / best["median_s"] / 1e9
+        return best
+
+    ours = med(oursl)
+    ours["weights"] = a.weights
+    summary = {"workload": f"dit_cpu {a.layers}L D{D} latent {a.latent} text {a.text_len}, {a.weights} weights",
+               "threads": a.threads,
                "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t"),
-               "sana_video": ours, "diffusers": peer,
-               "speedup_vs_diffusers": peer["median_s"] / ours["median_s"]}
+               "forward_gflop": flops / 1e9, "sgemm_peak_gflops": sgemm["gflops"],
+               "sana_video": ours, "sana_video_share_of_sgemm_peak": ours["gflops"] / sgemm["gflops"]}
+    for dtype, runs in peers.items():
+        p = med(runs)
+        summary["diffusers" if dtype == "fp32" else "diffusers_bf16"] = p
+        summary["speedup_vs_diffusers" if dtype == "fp32" else "speedup_vs_diffusers_bf16"] = p["median_s"] / ours["median_s"]
     print(json.dumps(summary, indent=1))
     if a.json:
         with open(a.json, "w") as f:

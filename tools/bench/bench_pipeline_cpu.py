@@ -4,13 +4,19 @@ same folder (tests/golden/pipeline/tiny_t2v), same prompt, size, steps and guida
 Stages: prompt encoding (CHI + Gemma2, positive and negative), denoising (DPM-Solver++ with CFG),
 decoding (Wan VAE + conversion to 8-bit frames).
 
+With --load N each comparison runs twice: on the idle machine, then beside `stress-ng --cpu N` (started by this
+script for each engine's run and stopped after it), the shared-machine case: a browser, an IDE, other jobs.
+
 Usage: python tools/bench/bench_pipeline_cpu.py [--build build] [--threads 2] [--width 256 --height 128 --frames 17 --steps 8]
+       [--load 2]
 """
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 
 PEER = r"""
 import json, sys, time, torch
@@ -57,26 +63,47 @@ def main():
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--prompt", default="a red circle moving left")
     ap.add_argument("--json")
+    ap.add_argument("--load", type=int, default=0, help="also measure beside stress-ng --cpu N")
     a = ap.parse_args()
+    if a.load and not shutil.which("stress-ng"):
+        sys.exit("--load needs stress-ng (scripts/setup.sh installs it)")
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-    r = subprocess.run([sys.executable, "-c", PEER, a.model, str(a.threads), str(a.width), str(a.height), str(a.frames),
-                        str(a.steps), str(a.iters), str(a.cfg), a.prompt], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit("diffusers run failed:\n" + r.stderr[-3000:])
-    peer = json.loads(r.stdout.strip().splitlines()[-1])
-    r = subprocess.run([os.path.join(a.build, "sv-bench"), "pipeline", "--model", a.model, "--threads", str(a.threads),
-                        "--prompt", a.prompt, "--width", str(a.width), "--height", str(a.height), "--frames",
-                        str(a.frames), "--steps", str(a.steps), "--cfg", str(a.cfg), "--iters", str(a.iters),
-                        "--warmup", "1"], check=True, capture_output=True, text=True, env=env)
-    ours = json.loads(r.stdout.strip().splitlines()[-1])
+    peer_cmd = [sys.executable, "-c", PEER, a.model, str(a.threads), str(a.width), str(a.height), str(a.frames),
+                str(a.steps), str(a.iters), str(a.cfg), a.prompt]
+    ours_cmd = [os.path.join(a.build, "sv-bench"), "pipeline", "--model", a.model, "--threads", str(a.threads),
+                "--prompt", a.prompt, "--width", str(a.width), "--height", str(a.height), "--frames",
+                str(a.frames), "--steps", str(a.steps), "--cfg", str(a.cfg), "--iters", str(a.iters), "--warmup", "1"]
+
+    def run(cmd, name, load):
+        stress = None
+        if load:
+            # Bounded in time so a killed benchmark leaves no load behind.
+            stress = subprocess.Popen(["stress-ng", "--cpu", str(load), "--timeout", "1200s", "--quiet"])
+            time.sleep(1.0)
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        finally:
+            if stress:
+                stress.terminate()
+                stress.wait()
+        if r.returncode != 0:
+            sys.exit(f"{name} run failed:\n" + r.stderr[-3000:])
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def compare(load):
+        peer = run(peer_cmd, "diffusers", load)
+        ours = run(ours_cmd, "sana-video", load)
+        return {"sana_video": ours, "diffusers": peer,
+                "speedup": {k: peer[k] / ours[k] for k in ("encode_s", "denoise_s", "decode_s", "total_s")}}
+
     summary = {"workload": f"tiny pipeline {a.width}x{a.height}, {a.frames} frames, {a.steps} steps, cfg {a.cfg}",
-               "threads": a.threads, "sana_video": ours, "diffusers": peer,
-               "speedup": {k: peer[k] / ours[k] for k in ("encode_s", "denoise_s", "decode_s", "total_s")}}
+               "threads": a.threads, **compare(0)}
+    if a.load:
+        summary["loaded"] = {"load": f"stress-ng --cpu {a.load} on {os.cpu_count()} CPUs", **compare(a.load)}
     print(json.dumps(summary, indent=1))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)
-
 
 if __name__ == "__main__":
     main()

@@ -49,7 +49,6 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", os.path.join(a.build, "python"))
-    env.setdefault("OMP_WAIT_POLICY", "passive")
     sys.path.insert(0, env["PYTHONPATH"])
     import sana_video
 

@@ -48,7 +48,7 @@ def main():
     warnings.filterwarnings("ignore", message="The Sora API")
 
     cli = os.path.join(a.build, "sana-video")
-    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    env = dict(os.environ)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         srv = subprocess.Popen([cli, "serve", "--port", str(port), "--cache-dir", os.path.join(tmp, "cache"),

@@ -2,6 +2,9 @@
 // job queue (jobs.cpp). A thin shell over the C API, like the CLI's generate.
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <chrono>
@@ -109,12 +112,24 @@ int run_serve(const std::vector<std::string>& argv) {
     }
     model_dir = d;
   }
-  // Signals go to one thread that stops the server; everything else runs with them blocked.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // SIGINT/SIGTERM write a byte to a pipe that a stopper thread reads. A handler, not sigwait with the
+  // signals blocked: threads the libraries start before main (OpenBLAS's) have them unblocked, and the
+  // kernel may deliver a signal to any such thread.
+  static int stop_pipe[2] = {-1, -1};
+  if (pipe(stop_pipe) != 0) {
+    std::fputs("sana-video: error: serve: cannot create the stop pipe\n", stderr);
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    const char b = 1;
+    ssize_t r = write(stop_pipe[1], &b, 1);  // async-signal-safe
+    (void)r;
+  };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 
   sv_model_params mp = sv_model_default_params();
   mp.threads = threads;
@@ -161,9 +176,10 @@ int run_serve(const std::vector<std::string>& argv) {
     install_routes(svr, *jobs, model, api);
     // A signal may come before listening starts (stop() is then a no-op): keep stopping until it ends.
     std::atomic<bool> done{false};
-    std::thread stopper([&svr, &done, sigs] {
-      int sig = 0;
-      sigwait(&sigs, &sig);
+    std::thread stopper([&svr, &done] {
+      char b = 0;
+      while (read(stop_pipe[0], &b, 1) < 0 && errno == EINTR) {
+      }
       while (!done) {
         svr.stop();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -174,7 +190,8 @@ int run_serve(const std::vector<std::string>& argv) {
     std::fflush(stdout);
     if (!svr.listen_after_bind()) rc = 1;
     done = true;
-    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes it if no signal came (blocked: stays pending)
+    const char b = 0;
+    if (write(stop_pipe[1], &b, 1) < 0) std::perror("sana-video: serve: stop pipe");  // wakes it if no signal came
     stopper.join();
   }  // the job manager stops here: a running job is cancelled and marked failed
   sv_model_free(model);

@@ -11,29 +11,30 @@ namespace sv::cpu {
 void apply_act_inplace(Context& ctx, float* y, int64_t n, ops::Act act) {
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    float* p = y + c * kChunk;
-    const int64_t len = std::min(kChunk, n - c * kChunk);
-    switch (act) {
-      case ops::Act::None: break;
-      case ops::Act::SiLU:
-        for (int64_t i = 0; i < len; ++i) p[i] = p[i] / (1.0f + expf(-p[i]));
-        break;
-      case ops::Act::GeluTanh:
-        for (int64_t i = 0; i < len; ++i) {
-          const float x = p[i];
-          p[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-        }
-        break;
-      case ops::Act::ReLU:
-        for (int64_t i = 0; i < len; ++i) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
-        break;
-      case ops::Act::Sigmoid:
-        for (int64_t i = 0; i < len; ++i) p[i] = 1.0f / (1.0f + expf(-p[i]));
-        break;
+  ctx.parallel_for(chunks, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t c = pf_lo; c < pf_hi; ++c) {
+      float* p = y + c * kChunk;
+      const int64_t len = std::min(kChunk, n - c * kChunk);
+      switch (act) {
+        case ops::Act::None: break;
+        case ops::Act::SiLU:
+          for (int64_t i = 0; i < len; ++i) p[i] = p[i] / (1.0f + expf(-p[i]));
+          break;
+        case ops::Act::GeluTanh:
+          for (int64_t i = 0; i < len; ++i) {
+            const float x = p[i];
+            p[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+          }
+          break;
+        case ops::Act::ReLU:
+          for (int64_t i = 0; i < len; ++i) p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+          break;
+        case ops::Act::Sigmoid:
+          for (int64_t i = 0; i < len; ++i) p[i] = 1.0f / (1.0f + expf(-p[i]));
+          break;
+      }
     }
-  }
+  });
 }
 
 void glu_silu_rows(float* y, const float* u, const float* g, int64_t n) {

@@ -22,24 +22,25 @@ Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, con
       for (int64_t n0 = 0; n0 < N; n0 += chunk) {
         const int64_t rows = std::min(chunk, N - n0);
         const float* qb = qp + (b * N + n0) * D + h * C;
-        sgemm(false, true, rows, L, C, scale, qb, D, kp + b * L * D + h * C, D, 0.0f, S.data(), L);
-#pragma omp parallel for num_threads(ctx.threads_for(rows * L)) schedule(static)
-        for (int64_t r = 0; r < rows; ++r) {
-          float* s = S.data() + r * L;
-          float mx = -INFINITY;
-          for (int64_t l = 0; l < L; ++l) {
-            if (bp) s[l] += bp[b * L + l];
-            mx = std::max(mx, s[l]);
+        sgemm(ctx, false, true, rows, L, C, scale, qb, D, kp + b * L * D + h * C, D, 0.0f, S.data(), L);
+        ctx.parallel_for(rows, rows * L, [&](int64_t pf_lo, int64_t pf_hi) {
+          for (int64_t r = pf_lo; r < pf_hi; ++r) {
+            float* s = S.data() + r * L;
+            float mx = -INFINITY;
+            for (int64_t l = 0; l < L; ++l) {
+              if (bp) s[l] += bp[b * L + l];
+              mx = std::max(mx, s[l]);
+            }
+            double sum = 0.0;
+            for (int64_t l = 0; l < L; ++l) {
+              s[l] = std::exp(s[l] - mx);
+              sum += s[l];
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            for (int64_t l = 0; l < L; ++l) s[l] *= inv;
           }
-          double sum = 0.0;
-          for (int64_t l = 0; l < L; ++l) {
-            s[l] = std::exp(s[l] - mx);
-            sum += s[l];
-          }
-          const float inv = static_cast<float>(1.0 / sum);
-          for (int64_t l = 0; l < L; ++l) s[l] *= inv;
-        }
-        sgemm(false, false, rows, C, L, 1.0f, S.data(), L, vp + b * L * D + h * C, D, 0.0f,
+        });
+        sgemm(ctx, false, false, rows, C, L, 1.0f, S.data(), L, vp + b * L * D + h * C, D, 0.0f,
               op + (b * N + n0) * D + h * C, D);
       }
     }

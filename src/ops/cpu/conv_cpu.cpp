@@ -17,22 +17,23 @@ Tensor patch_embed(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
   Tensor cols = ctx.empty({B * N, K});
   const float* xp = x.f32();
   float* cp = cols.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(B * N * K)) schedule(static)
-  for (int64_t r = 0; r < B * N; ++r) {
-    const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
-    float* col = cp + r * K;
-    for (int64_t c = 0; c < Cin; ++c)
-      for (int64_t it = 0; it < pt; ++it)
-        for (int64_t ih = 0; ih < ph; ++ih) {
-          const float* src = xp + (((bi * Cin + c) * F + f * pt + it) * H + hh * ph + ih) * W + ww * pw;
-          for (int64_t iw = 0; iw < pw; ++iw) *col++ = src[iw];
-        }
-  }
+  ctx.parallel_for(B * N, B * N * K, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
+      float* col = cp + r * K;
+      for (int64_t c = 0; c < Cin; ++c)
+        for (int64_t it = 0; it < pt; ++it)
+          for (int64_t ih = 0; ih < ph; ++ih) {
+            const float* src = xp + (((bi * Cin + c) * F + f * pt + it) * H + hh * ph + ih) * W + ww * pw;
+            for (int64_t iw = 0; iw < pw; ++iw) *col++ = src[iw];
+          }
+    }
+  });
   Tensor y = ctx.empty({B, N, D});
   float* yp = y.f32();
   const float* bp = b.f32();
   for (int64_t r = 0; r < B * N; ++r) std::copy(bp, bp + D, yp + r * D);
-  sgemm(false, true, B * N, D, K, 1.0f, cp, K, w.f32(), K, 1.0f, yp, D);
+  sgemm(ctx, false, true, B * N, D, K, 1.0f, cp, K, w.f32(), K, 1.0f, yp, D);
   return y;
 }
 
@@ -42,18 +43,19 @@ Tensor unpatchify(Context& ctx, const Tensor& x, int64_t Fp, int64_t Hp, int64_t
   Tensor y = ctx.empty({B, C, F, H, W});
   const float* xp = x.f32();
   float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(B * N * E)) schedule(static)
-  for (int64_t r = 0; r < B * N; ++r) {
-    const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
-    const float* row = xp + r * E;
-    for (int64_t it = 0; it < pt; ++it)
-      for (int64_t ih = 0; ih < ph; ++ih)
-        for (int64_t iw = 0; iw < pw; ++iw) {
-          const float* e = row + ((it * ph + ih) * pw + iw) * C;
-          for (int64_t c = 0; c < C; ++c)
-            yp[(((bi * C + c) * F + f * pt + it) * H + hh * ph + ih) * W + ww * pw + iw] = e[c];
-        }
-  }
+  ctx.parallel_for(B * N, B * N * E, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t bi = r / N, n = r % N, f = n / (Hp * Wp), hh = (n / Wp) % Hp, ww = n % Wp;
+      const float* row = xp + r * E;
+      for (int64_t it = 0; it < pt; ++it)
+        for (int64_t ih = 0; ih < ph; ++ih)
+          for (int64_t iw = 0; iw < pw; ++iw) {
+            const float* e = row + ((it * ph + ih) * pw + iw) * C;
+            for (int64_t c = 0; c < C; ++c)
+              yp[(((bi * C + c) * F + f * pt + it) * H + hh * ph + ih) * W + ww * pw + iw] = e[c];
+          }
+    }
+  });
   return y;
 }
 
@@ -67,11 +69,9 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
   Tensor y = ctx.empty({B, H, W, C});
   const float *xp = x.f32(), *bp = b.f32();
   float* yp = y.f32();
-#pragma omp parallel num_threads(ctx.threads_for(B * H * W * C2 * 9))
-  {
+  ctx.parallel_for(B * H, B * H * W * C2 * 9, [&](int64_t r0, int64_t r1) {
     std::vector<float> acc(static_cast<size_t>(C2));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < B * H; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       const int64_t bi = r / H, yy = r % H;
       for (int64_t xx = 0; xx < W; ++xx) {
         std::copy(bp, bp + C2, acc.begin());
@@ -90,7 +90,7 @@ Tensor depthwise_conv3x3_glu(Context& ctx, const Tensor& x, const Tensor& w, con
         glu_silu_rows(dst, acc.data(), acc.data() + C, C);
       }
     }
-  }
+  });
   return y;
 }
 
@@ -101,10 +101,10 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, c
   std::vector<float> wk(static_cast<size_t>(3 * D * D));
   const Tensor wf = widen(ctx, w);
   const float* wp = wf.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(D * D * 3)) schedule(static)
-  for (int64_t o = 0; o < D; ++o)
-    for (int64_t i = 0; i < D; ++i)
-      for (int64_t t = 0; t < 3; ++t) wk[(t * D + o) * D + i] = wp[(o * D + i) * 3 + t];
+  ctx.parallel_for(D, D * D * 3, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t o = pf_lo; o < pf_hi; ++o) for (int64_t i = 0; i < D; ++i)
+        for (int64_t t = 0; t < 3; ++t) wk[(t * D + o) * D + i] = wp[(o * D + i) * 3 + t];
+  });
   Tensor y = ctx.empty(x.shape());
   const float* xp = x.f32();
   float* yp = y.f32();
@@ -116,7 +116,7 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, c
   for (int64_t b = 0; b < B; ++b) {
     auto tap = [&](int64_t t, int64_t f0, int64_t f1) {  // output frames [f0, f1) read frame f + t - 1
       if (f1 > f0)
-        sgemm(false, true, (f1 - f0) * P, D, D, 1.0f, xp + ((b * F + f0 + t - 1) * P) * D, D, wk.data() + t * D * D, D,
+        sgemm(ctx, false, true, (f1 - f0) * P, D, D, 1.0f, xp + ((b * F + f0 + t - 1) * P) * D, D, wk.data() + t * D * D, D,
               1.0f, yp + ((b * F + f0) * P) * D, D);
     };
     tap(0, 1, F);
@@ -127,7 +127,7 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, c
       start = e;
     }
     if (left.defined())
-      sgemm(false, true, P, D, D, 1.0f, left.f32() + b * P * D, D, wk.data(), D, 1.0f, yp + (b * F * P) * D, D);
+      sgemm(ctx, false, true, P, D, D, 1.0f, left.f32() + b * P * D, D, wk.data(), D, 1.0f, yp + (b * F * P) * D, D);
   }
   return y;
 }

@@ -14,19 +14,20 @@ Tensor rope_half(Context& ctx, const Tensor& x, const Tensor& cos, const Tensor&
   Tensor y = ctx.empty(x.shape());
   const float *xp = x.f32(), *cp = cos.f32(), *sp = sin.f32();
   float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(B * L * D)) schedule(static)
-  for (int64_t r = 0; r < B * L; ++r) {
-    const int64_t l = r % L;
-    const float *c = cp + l * half, *s = sp + l * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* a = xp + r * D + h * Dh;
-      float* o = yp + r * D + h * Dh;
-      for (int64_t j = 0; j < half; ++j) {
-        o[j] = a[j] * c[j] - a[j + half] * s[j];
-        o[j + half] = a[j + half] * c[j] + a[j] * s[j];
+  ctx.parallel_for(B * L, B * L * D, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t l = r % L;
+      const float *c = cp + l * half, *s = sp + l * half;
+      for (int64_t h = 0; h < heads; ++h) {
+        const float* a = xp + r * D + h * Dh;
+        float* o = yp + r * D + h * Dh;
+        for (int64_t j = 0; j < half; ++j) {
+          o[j] = a[j] * c[j] - a[j + half] * s[j];
+          o[j + half] = a[j + half] * c[j] + a[j] * s[j];
+        }
       }
     }
-  }
+  });
   return y;
 }
 
@@ -42,35 +43,36 @@ Tensor causal_attention(Context& ctx, const Tensor& q, const Tensor& k, const Te
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t kh = h / group;
       const float* kb = kp + b * L * Dk + kh * Dh;
-      sgemm(false, true, L, L, Dh, scale, qp + b * L * Dq + h * Dh, Dq, kb, Dk, 0.0f, S.data(), L);
-#pragma omp parallel for num_threads(ctx.threads_for(L * L)) schedule(static)
-      for (int64_t i = 0; i < L; ++i) {
-        float* s = S.data() + i * L;
-        float mx = -INFINITY;
-        int64_t visible = 0;
-        for (int64_t j = 0; j < L; ++j) {
-          const bool ok = j <= i && (!mp || mp[b * L + j] != 0.0f) && (window <= 0 || i - j < window);
-          if (!ok) {
-            s[j] = -INFINITY;
+      sgemm(ctx, false, true, L, L, Dh, scale, qp + b * L * Dq + h * Dh, Dq, kb, Dk, 0.0f, S.data(), L);
+      ctx.parallel_for(L, L * L, [&](int64_t pf_lo, int64_t pf_hi) {
+        for (int64_t i = pf_lo; i < pf_hi; ++i) {
+          float* s = S.data() + i * L;
+          float mx = -INFINITY;
+          int64_t visible = 0;
+          for (int64_t j = 0; j < L; ++j) {
+            const bool ok = j <= i && (!mp || mp[b * L + j] != 0.0f) && (window <= 0 || i - j < window);
+            if (!ok) {
+              s[j] = -INFINITY;
+              continue;
+            }
+            ++visible;
+            if (softcap > 0) s[j] = std::tanh(s[j] / softcap) * softcap;
+            mx = std::max(mx, s[j]);
+          }
+          if (visible == 0) {
+            for (int64_t j = 0; j < L; ++j) s[j] = 1.0f / static_cast<float>(L);
             continue;
           }
-          ++visible;
-          if (softcap > 0) s[j] = std::tanh(s[j] / softcap) * softcap;
-          mx = std::max(mx, s[j]);
+          double sum = 0.0;
+          for (int64_t j = 0; j < L; ++j) {
+            s[j] = s[j] == -INFINITY ? 0.0f : std::exp(s[j] - mx);
+            sum += s[j];
+          }
+          const float inv = static_cast<float>(1.0 / sum);
+          for (int64_t j = 0; j < L; ++j) s[j] *= inv;
         }
-        if (visible == 0) {
-          for (int64_t j = 0; j < L; ++j) s[j] = 1.0f / static_cast<float>(L);
-          continue;
-        }
-        double sum = 0.0;
-        for (int64_t j = 0; j < L; ++j) {
-          s[j] = s[j] == -INFINITY ? 0.0f : std::exp(s[j] - mx);
-          sum += s[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t j = 0; j < L; ++j) s[j] *= inv;
-      }
-      sgemm(false, false, L, Dh, L, 1.0f, S.data(), L, vp + b * L * Dk + kh * Dh, Dk, 0.0f, op + b * L * Dq + h * Dh, Dq);
+      });
+      sgemm(ctx, false, false, L, Dh, L, 1.0f, S.data(), L, vp + b * L * Dk + kh * Dh, Dk, 0.0f, op + b * L * Dq + h * Dh, Dq);
     }
   return out;
 }

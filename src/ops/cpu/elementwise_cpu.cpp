@@ -19,8 +19,9 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
     const float *ap = a.f32(), *bp = b.f32();
     float* yp = y.f32();
     const int64_t n = a.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-    for (int64_t i = 0; i < n; ++i) yp[i] = ap[i] + bp[i];
+    ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+      for (int64_t i = pf_lo; i < pf_hi; ++i) yp[i] = ap[i] + bp[i];
+    });
     return y;
   }
   const int64_t nd = std::max(a.dim(), b.dim());
@@ -37,17 +38,18 @@ Tensor add(Context& ctx, const Tensor& a, const Tensor& b) {
   const float *ap = a.f32(), *bp = b.f32();
   float* yp = y.f32();
   const int64_t n = y.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t r = i, oa = 0, ob = 0;
-    for (int64_t d = nd - 1; d >= 0; --d) {
-      const int64_t idx = r % out[d];
-      r /= out[d];
-      oa += idx * sa[d];
-      ob += idx * sb[d];
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t i = pf_lo; i < pf_hi; ++i) {
+      int64_t r = i, oa = 0, ob = 0;
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        const int64_t idx = r % out[d];
+        r /= out[d];
+        oa += idx * sa[d];
+        ob += idx * sb[d];
+      }
+      yp[i] = ap[oa] + bp[ob];
     }
-    yp[i] = ap[oa] + bp[ob];
-  }
+  });
   return y;
 }
 
@@ -57,14 +59,15 @@ void add_gated_(Context& ctx, Tensor& x, const Tensor& gate, const Tensor& y) {
   const float* yp = y.f32();
   const float* gp = gate.data<float>();
   const int64_t gs0 = gate.stride(0), gs1 = gate.stride(1), grp = N / T;
-#pragma omp parallel for num_threads(ctx.threads_for(B * N * D)) schedule(static)
-  for (int64_t r = 0; r < B * N; ++r) {
-    const int64_t bi = r / N, n = r % N;
-    const float* g = gp + bi * gs0 + (n / grp) * gs1;
-    float* xr = xp + r * D;
-    const float* yr = yp + r * D;
-    for (int64_t d = 0; d < D; ++d) xr[d] += g[d] * yr[d];
-  }
+  ctx.parallel_for(B * N, B * N * D, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t bi = r / N, n = r % N;
+      const float* g = gp + bi * gs0 + (n / grp) * gs1;
+      float* xr = xp + r * D;
+      const float* yr = yp + r * D;
+      for (int64_t d = 0; d < D; ++d) xr[d] += g[d] * yr[d];
+    }
+  });
 }
 
 }  // namespace sv::cpu
@@ -78,8 +81,9 @@ Tensor mul_act(Context& ctx, const Tensor& a, const Tensor& b, ops::Act act) {
   float* yp = y.f32();
   const float* bp = b.f32();
   const int64_t n = a.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) yp[i] *= bp[i];
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t i = pf_lo; i < pf_hi; ++i) yp[i] *= bp[i];
+  });
   return y;
 }
 
@@ -94,8 +98,9 @@ Tensor widen(Context& ctx, const Tensor& w) {
   float* dst = out.f32();
   const int64_t n = w.numel();
   const bool bf = w.dtype() == DType::BF16;
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) dst[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t i = pf_lo; i < pf_hi; ++i) dst[i] = bf ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+  });
   return out;
 }
 

@@ -37,17 +37,18 @@ Tensor embedding(Context& ctx, const Tensor& ids, const Tensor& table, float sca
   const DType dt = table.dtype();
   const char* tp = static_cast<const char*>(table.raw());
   const size_t es = dtype_size(dt);
-#pragma omp parallel for num_threads(ctx.threads_for(B * L * D)) schedule(static)
-  for (int64_t r = 0; r < B * L; ++r) {
-    const char* row = tp + static_cast<size_t>(ip[r] * D) * es;
-    for (int64_t d = 0; d < D; ++d) {
-      float v;
-      if (dt == DType::F32) v = reinterpret_cast<const float*>(row)[d];
-      else if (dt == DType::BF16) v = bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
-      else v = f16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
-      yp[r * D + d] = v * scale;
+  ctx.parallel_for(B * L, B * L * D, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const char* row = tp + static_cast<size_t>(ip[r] * D) * es;
+      for (int64_t d = 0; d < D; ++d) {
+        float v;
+        if (dt == DType::F32) v = reinterpret_cast<const float*>(row)[d];
+        else if (dt == DType::BF16) v = bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
+        else v = f16_to_f32(reinterpret_cast<const uint16_t*>(row)[d]);
+        yp[r * D + d] = v * scale;
+      }
     }
-  }
+  });
   return y;
 }
 

@@ -23,68 +23,71 @@ struct Dims {
 void relu_rotate(Context& ctx, const Dims& d, const Tensor& q, const Tensor& k, const Tensor& cos, const Tensor& sin,
                  float* qr, float* kr) {
   const float *qp = q.f32(), *kp = k.f32(), *cp = cos.f32(), *sp = sin.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(d.B * d.N * d.D)) schedule(static)
-  for (int64_t r = 0; r < d.B * d.N; ++r) {
-    const int64_t n = r % d.N;
-    const float *c = cp + n * d.P, *s = sp + n * d.P;
-    for (int64_t h = 0; h < d.H; ++h) {
-      const int64_t o = r * d.D + h * d.C;
-      for (int64_t i = 0; i < d.P; ++i) {
-        const float q0 = std::max(qp[o + 2 * i], 0.0f), q1 = std::max(qp[o + 2 * i + 1], 0.0f);
-        const float k0 = std::max(kp[o + 2 * i], 0.0f), k1 = std::max(kp[o + 2 * i + 1], 0.0f);
-        qr[o + 2 * i] = q0 * c[i] - q1 * s[i];
-        qr[o + 2 * i + 1] = q0 * s[i] + q1 * c[i];
-        kr[o + 2 * i] = k0 * c[i] - k1 * s[i];
-        kr[o + 2 * i + 1] = k0 * s[i] + k1 * c[i];
+  ctx.parallel_for(d.B * d.N, d.B * d.N * d.D, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t n = r % d.N;
+      const float *c = cp + n * d.P, *s = sp + n * d.P;
+      for (int64_t h = 0; h < d.H; ++h) {
+        const int64_t o = r * d.D + h * d.C;
+        for (int64_t i = 0; i < d.P; ++i) {
+          const float q0 = std::max(qp[o + 2 * i], 0.0f), q1 = std::max(qp[o + 2 * i + 1], 0.0f);
+          const float k0 = std::max(kp[o + 2 * i], 0.0f), k1 = std::max(kp[o + 2 * i + 1], 0.0f);
+          qr[o + 2 * i] = q0 * c[i] - q1 * s[i];
+          qr[o + 2 * i + 1] = q0 * s[i] + q1 * c[i];
+          kr[o + 2 * i] = k0 * c[i] - k1 * s[i];
+          kr[o + 2 * i + 1] = k0 * s[i] + k1 * c[i];
+        }
       }
     }
-  }
+  });
 }
 
 // ks[b*D + ch] += sum over tokens [n0, n1) of ReLU(k), accumulated in double.
 void relu_token_sum(Context& ctx, const Dims& d, const float* kp, int64_t n0, int64_t n1, double* ks) {
   for (int64_t b = 0; b < d.B; ++b) {
     double* kb = ks + b * d.D;
-#pragma omp parallel for num_threads(ctx.threads_for((n1 - n0) * d.D)) schedule(static)
-    for (int64_t c0 = 0; c0 < d.D; c0 += 64) {
-      const int64_t c1 = std::min(d.D, c0 + 64);
-      for (int64_t n = n0; n < n1; ++n) {
-        const float* row = kp + (b * d.N + n) * d.D;
-        for (int64_t c = c0; c < c1; ++c) kb[c] += std::max(row[c], 0.0f);
+    ctx.parallel_for((d.D + 63) / 64, (n1 - n0) * d.D, [&](int64_t blk0, int64_t blk1) {
+      for (int64_t c0 = blk0 * 64; c0 < std::min(d.D, blk1 * 64); c0 += 64) {
+        const int64_t c1 = std::min(d.D, c0 + 64);
+        for (int64_t n = n0; n < n1; ++n) {
+          const float* row = kp + (b * d.N + n) * d.D;
+          for (int64_t c = c0; c < c1; ++c) kb[c] += std::max(row[c], 0.0f);
+        }
       }
-    }
+    });
   }
 }
 
 // vk[c1, c2] = sum over tokens [n0, n1) of v[n, c1] * k_r[n, c2] for batch b, head h.
-void token_vk(const Dims& d, const float* vp, const float* kr, int64_t b, int64_t h, int64_t n0, int64_t n1, float* vk) {
+void token_vk(const Context& ctx, const Dims& d, const float* vp, const float* kr, int64_t b, int64_t h, int64_t n0, int64_t n1, float* vk) {
   const int64_t base = (b * d.N + n0) * d.D + h * d.C;
-  sgemm(true, false, d.C, d.C, n1 - n0, 1.0f, vp + base, d.D, kr + base, d.D, 0.0f, vk, d.C);
+  sgemm(ctx, true, false, d.C, d.C, n1 - n0, 1.0f, vp + base, d.D, kr + base, d.D, 0.0f, vk, d.C);
 }
 
 // out rows [n0, n1) of batch b, head h: q_r @ vk^T (normalised later).
-void apply_vk(const Dims& d, const float* qr, const float* vk, int64_t b, int64_t h, int64_t n0, int64_t n1, float* op) {
+void apply_vk(const Context& ctx, const Dims& d, const float* qr, const float* vk, int64_t b, int64_t h, int64_t n0, int64_t n1, float* op) {
   const int64_t base = (b * d.N + n0) * d.D + h * d.C;
-  sgemm(false, true, n1 - n0, d.C, d.C, 1.0f, qr + base, d.D, vk, d.C, 0.0f, op + base, d.D);
+  sgemm(ctx, false, true, n1 - n0, d.C, d.C, 1.0f, qr + base, d.D, vk, d.C, 0.0f, op + base, d.D);
 }
 
 // Divides rows [n0, n1) of every batch by ReLU(q) . ks + eps, with ks [B, D] per batch.
 void normalise(Context& ctx, const Dims& d, const float* qp, const double* ks, int64_t n0, int64_t n1, float eps,
                float* op) {
   const int64_t rows = n1 - n0;
-#pragma omp parallel for num_threads(ctx.threads_for(d.B * rows * d.D)) schedule(static)
-  for (int64_t r = 0; r < d.B * rows; ++r) {
-    const int64_t b = r / rows, n = n0 + r % rows;
-    for (int64_t h = 0; h < d.H; ++h) {
-      const float* qrow = qp + (b * d.N + n) * d.D + h * d.C;
-      const double* k = ks + b * d.D + h * d.C;
-      double den = 0.0;
-      for (int64_t c = 0; c < d.C; ++c) den += std::max(qrow[c], 0.0f) * k[c];
-      const float z = 1.0f / (static_cast<float>(den) + eps);
-      float* orow = op + (b * d.N + n) * d.D + h * d.C;
-      for (int64_t c = 0; c < d.C; ++c) orow[c] *= z;
+  ctx.parallel_for(d.B * rows, d.B * rows * d.D, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t b = r / rows, n = n0 + r % rows;
+      for (int64_t h = 0; h < d.H; ++h) {
+        const float* qrow = qp + (b * d.N + n) * d.D + h * d.C;
+        const double* k = ks + b * d.D + h * d.C;
+        double den = 0.0;
+        for (int64_t c = 0; c < d.C; ++c) den += std::max(qrow[c], 0.0f) * k[c];
+        const float z = 1.0f / (static_cast<float>(den) + eps);
+        float* orow = op + (b * d.N + n) * d.D + h * d.C;
+        for (int64_t c = 0; c < d.C; ++c) orow[c] *= z;
+      }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -110,18 +113,21 @@ Tensor linear_attention_cached(Context& ctx, const Tensor& q, const Tensor& k, c
   if (ksum_prev.defined())
     for (int64_t i = 0; i < d.B * d.D; ++i) ks[static_cast<size_t>(i)] += ksum_prev.f32()[i];
   if (vk_cur) *vk_cur = Tensor::empty({d.B, d.H, d.C, d.C});
-  std::vector<float> vk(static_cast<size_t>(d.C * d.C));
-  for (int64_t b = 0; b < d.B; ++b)
-    for (int64_t h = 0; h < d.H; ++h) {
-      token_vk(d, v.f32(), kr, b, h, 0, d.N, vk.data());
+  // One head per chunk: a head's GEMMs are C x C wide, too narrow to cut further.
+  ctx.parallel_for(d.B * d.H, 2 * d.B * d.N * d.D * d.C, [&](int64_t bh0, int64_t bh1) {
+    std::vector<float> vk(static_cast<size_t>(d.C * d.C));
+    for (int64_t bh = bh0; bh < bh1; ++bh) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      token_vk(ctx, d, v.f32(), kr, b, h, 0, d.N, vk.data());
       const int64_t slot = (b * d.H + h) * d.C * d.C;
       if (vk_cur) std::memcpy(vk_cur->f32() + slot, vk.data(), vk.size() * sizeof(float));
       if (vk_prev.defined()) {
         const float* prev = vk_prev.f32() + slot;
         for (size_t i = 0; i < vk.size(); ++i) vk[i] += prev[i];
       }
-      apply_vk(d, qr, vk.data(), b, h, 0, d.N, op);
+      apply_vk(ctx, d, qr, vk.data(), b, h, 0, d.N, op);
     }
+  });
   normalise(ctx, d, q.f32(), ks.data(), 0, d.N, eps, op);
   return out;
 }
@@ -139,8 +145,8 @@ Tensor linear_attention_chunked(Context& ctx, const Tensor& q, const Tensor& k, 
     // Keys of every token up to the chunk's end, summed directly (no carried state).
     for (int64_t b = 0; b < d.B; ++b)
       for (int64_t h = 0; h < d.H; ++h) {
-        token_vk(d, v.f32(), kr, b, h, 0, n1, vk.data());
-        apply_vk(d, qr, vk.data(), b, h, n0, n1, op);
+        token_vk(ctx, d, v.f32(), kr, b, h, 0, n1, vk.data());
+        apply_vk(ctx, d, qr, vk.data(), b, h, n0, n1, op);
       }
     std::fill(ks.begin(), ks.end(), 0.0);
     relu_token_sum(ctx, d, k.f32(), 0, n1, ks.data());

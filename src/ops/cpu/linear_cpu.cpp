@@ -18,13 +18,14 @@ Tensor linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, o
   // BLAS zeroing it and a second bias pass.
   const float* bp = b.defined() ? b.f32() : nullptr;
   if (bp) {
-#pragma omp parallel for num_threads(ctx.threads_for(M * N)) schedule(static)
-    for (int64_t m = 0; m < M; ++m) std::memcpy(yp + m * N, bp, static_cast<size_t>(N) * sizeof(float));
+    ctx.parallel_for(M, M * N, [&](int64_t pf_lo, int64_t pf_hi) {
+      for (int64_t m = pf_lo; m < pf_hi; ++m) std::memcpy(yp + m * N, bp, static_cast<size_t>(N) * sizeof(float));
+    });
   }
   if (K == 0) {
     if (!bp) std::fill(yp, yp + M * N, 0.0f);
   } else {
-    sgemm(false, true, M, N, K, 1.0f, x.f32(), K, wf.f32(), K, bp ? 1.0f : 0.0f, yp, N);
+    sgemm(ctx, false, true, M, N, K, 1.0f, x.f32(), K, wf.f32(), K, bp ? 1.0f : 0.0f, yp, N);
   }
   if (act != ops::Act::None) apply_act_inplace(ctx, yp, M * N, act);
   return y;

@@ -33,8 +33,9 @@ Tensor axpby(Context& ctx, float a, const Tensor& x, float b, const Tensor& y) {
   const float* yp = y.defined() ? y.f32() : nullptr;
   float* o = out.f32();
   const int64_t n = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = yp ? a * xp[i] - b * yp[i] : a * xp[i];
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t i = pf_lo; i < pf_hi; ++i) o[i] = yp ? a * xp[i] - b * yp[i] : a * xp[i];
+  });
   return out;
 }
 
@@ -44,11 +45,12 @@ Tensor dpm_2m_update(Context& ctx, const Tensor& x, const Tensor& m0_t, const Te
   const float *xp = x.f32(), *m0 = m0_t.f32(), *m1 = m1_t.f32();
   float* o = out.f32();
   const int64_t N = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
-  for (int64_t k = 0; k < N; ++k) {
-    const float d1 = inv_r0 * (m0[k] - m1[k]);
-    o[k] = (cx * xp[k] - c0 * m0[k]) - c1 * d1;
-  }
+  ctx.parallel_for(N, N, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t k = pf_lo; k < pf_hi; ++k) {
+      const float d1 = inv_r0 * (m0[k] - m1[k]);
+      o[k] = (cx * xp[k] - c0 * m0[k]) - c1 * d1;
+    }
+  });
   return out;
 }
 
@@ -60,12 +62,13 @@ Tensor unipc_update(Context& ctx, const Tensor& x, const Tensor& m0_t, const Ten
   const float* mt = mt_t.defined() ? mt_t.f32() : nullptr;
   float* o = out.f32();
   const int64_t N = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(N)) schedule(static)
-  for (int64_t k = 0; k < N; ++k) {
-    const float base = c1 * xp[k] - c2 * m0[k];
-    const float corr = m1 ? rho0 * ((m1[k] - m0[k]) / rk) : 0.0f;
-    o[k] = mt ? base - c3 * (corr + rho1 * (mt[k] - m0[k])) : base - c3 * corr;
-  }
+  ctx.parallel_for(N, N, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t k = pf_lo; k < pf_hi; ++k) {
+      const float base = c1 * xp[k] - c2 * m0[k];
+      const float corr = m1 ? rho0 * ((m1[k] - m0[k]) / rk) : 0.0f;
+      o[k] = mt ? base - c3 * (corr + rho1 * (mt[k] - m0[k])) : base - c3 * corr;
+    }
+  });
   return out;
 }
 
@@ -100,15 +103,16 @@ Tensor flow_dpm_x0(Context& ctx, const Tensor& x, const Tensor& v, float t, floa
   const float *xp = x.f32(), *vu = v.f32(), *vc = cfg ? vu + n : nullptr;
   const float a = 1.0f - t;
   float* o = x0.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t k = 0; k < n; ++k) {
-    float eps = a * vu[k] + xp[k];
-    if (cfg) {
-      const float ec = a * vc[k] + xp[k];
-      eps = eps + g * (ec - eps);
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t k = pf_lo; k < pf_hi; ++k) {
+      float eps = a * vu[k] + xp[k];
+      if (cfg) {
+        const float ec = a * vc[k] + xp[k];
+        eps = eps + g * (ec - eps);
+      }
+      o[k] = (xp[k] - t * eps) / a;
     }
-    o[k] = (xp[k] - t * eps) / a;
-  }
+  });
   return x0;
 }
 

@@ -63,51 +63,52 @@ Tensor conv3d_parts(Context& ctx, const TimeParts& xs, int64_t B, int64_t Cin, i
         // x[bi, :, ti] is [Cin, P] with a row stride of its part's frames * H * W.
         const float* x0 = xs.frame(bi, 0, ti, Cin);
         const int64_t ldx = Cin > 1 ? xs.frame(bi, 1, ti, Cin) - x0 : P;
-        sgemm(false, false, Co, P, Cin, 1.0f, wp, Cin, x0, ldx, bp ? 1.0f : 0.0f, ybase, ldy);
+        sgemm(ctx, false, false, Co, P, Cin, 1.0f, wp, Cin, x0, ldx, bp ? 1.0f : 0.0f, ybase, ldy);
         continue;
       }
       if (!bp)
         for (int64_t co = 0; co < Co; ++co) std::fill(ybase + co * ldy, ybase + co * ldy + P, 0.0f);
       for (int64_t r0 = 0; r0 < Ho; r0 += rows) {
         const int64_t nr = std::min(rows, Ho - r0), np = nr * Wo;
-#pragma omp parallel for num_threads(ctx.threads_for(K * np)) schedule(static)
-        for (int64_t k = 0; k < K; ++k) {
-          const int64_t c = k / (kt * kh * kw), a = (k / (kh * kw)) % kt, dy = (k / kw) % kh, dx = k % kw;
-          const int64_t t = ti + a;
-          float* dst = cols.data() + k * np;
-          if (t < 0 || t >= T) {
-            std::fill(dst, dst + np, 0.0f);
-            continue;
-          }
-          const float* plane = xs.frame(bi, c, t, Cin);
-          for (int64_t r = 0; r < nr; ++r) {
-            const int64_t yy = src((r0 + r) * stride[1] - pad[1] + dy, H);
-            float* d = dst + r * Wo;
-            if (yy < 0) {
-              std::fill(d, d + Wo, 0.0f);
+        ctx.parallel_for(K, K * np, [&](int64_t pf_lo, int64_t pf_hi) {
+          for (int64_t k = pf_lo; k < pf_hi; ++k) {
+            const int64_t c = k / (kt * kh * kw), a = (k / (kh * kw)) % kt, dy = (k / kw) % kh, dx = k % kw;
+            const int64_t t = ti + a;
+            float* dst = cols.data() + k * np;
+            if (t < 0 || t >= T) {
+              std::fill(dst, dst + np, 0.0f);
               continue;
             }
-            const float* row = plane + yy * W;
-            if (stride[2] == 1) {  // interior as one copy, the (at most pad) border columns by rule
-              const int64_t lo = std::max<int64_t>(0, pad[2] - dx), hi = std::min<int64_t>(Wo, W + pad[2] - dx);
-              for (int64_t xo = 0; xo < std::min(lo, Wo); ++xo) {
-                const int64_t xx = src(xo - pad[2] + dx, W);
+            const float* plane = xs.frame(bi, c, t, Cin);
+            for (int64_t r = 0; r < nr; ++r) {
+              const int64_t yy = src((r0 + r) * stride[1] - pad[1] + dy, H);
+              float* d = dst + r * Wo;
+              if (yy < 0) {
+                std::fill(d, d + Wo, 0.0f);
+                continue;
+              }
+              const float* row = plane + yy * W;
+              if (stride[2] == 1) {  // interior as one copy, the (at most pad) border columns by rule
+                const int64_t lo = std::max<int64_t>(0, pad[2] - dx), hi = std::min<int64_t>(Wo, W + pad[2] - dx);
+                for (int64_t xo = 0; xo < std::min(lo, Wo); ++xo) {
+                  const int64_t xx = src(xo - pad[2] + dx, W);
+                  d[xo] = xx >= 0 ? row[xx] : 0.0f;
+                }
+                if (hi > lo) std::memcpy(d + lo, row + lo - pad[2] + dx, static_cast<size_t>(hi - lo) * sizeof(float));
+                for (int64_t xo = std::max(hi, lo); xo < Wo; ++xo) {
+                  const int64_t xx = src(xo - pad[2] + dx, W);
+                  d[xo] = xx >= 0 ? row[xx] : 0.0f;
+                }
+                continue;
+              }
+              for (int64_t xo = 0; xo < Wo; ++xo) {
+                const int64_t xx = src(xo * stride[2] - pad[2] + dx, W);
                 d[xo] = xx >= 0 ? row[xx] : 0.0f;
               }
-              if (hi > lo) std::memcpy(d + lo, row + lo - pad[2] + dx, static_cast<size_t>(hi - lo) * sizeof(float));
-              for (int64_t xo = std::max(hi, lo); xo < Wo; ++xo) {
-                const int64_t xx = src(xo - pad[2] + dx, W);
-                d[xo] = xx >= 0 ? row[xx] : 0.0f;
-              }
-              continue;
-            }
-            for (int64_t xo = 0; xo < Wo; ++xo) {
-              const int64_t xx = src(xo * stride[2] - pad[2] + dx, W);
-              d[xo] = xx >= 0 ? row[xx] : 0.0f;
             }
           }
-        }
-        sgemm(false, false, Co, np, K, 1.0f, wp, K, cols.data(), np, 1.0f, ybase + r0 * Wo, ldy);
+        });
+        sgemm(ctx, false, false, Co, np, K, 1.0f, wp, K, cols.data(), np, 1.0f, ybase + r0 * Wo, ldy);
       }
     }
   return y;
@@ -142,13 +143,14 @@ Tensor upsample_nearest2x(Context& ctx, const Tensor& x) {
   Tensor y = ctx.empty({x.size(0), x.size(1), x.size(2), 2 * H, 2 * W});
   const float* xp = x.f32();
   float* yp = y.f32();
-#pragma omp parallel for num_threads(ctx.threads_for(N * H * W * 4)) schedule(static)
-  for (int64_t r = 0; r < N * H; ++r) {
-    const float* src = xp + r * W;
-    float* d0 = yp + (r / H) * 4 * H * W + (r % H) * 2 * (2 * W);
-    for (int64_t i = 0; i < W; ++i) d0[2 * i] = d0[2 * i + 1] = src[i];
-    std::memcpy(d0 + 2 * W, d0, static_cast<size_t>(2 * W) * sizeof(float));
-  }
+  ctx.parallel_for(N * H, N * H * W * 4, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const float* src = xp + r * W;
+      float* d0 = yp + (r / H) * 4 * H * W + (r % H) * 2 * (2 * W);
+      for (int64_t i = 0; i < W; ++i) d0[2 * i] = d0[2 * i + 1] = src[i];
+      std::memcpy(d0 + 2 * W, d0, static_cast<size_t>(2 * W) * sizeof(float));
+    }
+  });
   return y;
 }
 
@@ -159,11 +161,9 @@ Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma) {
   float* yp = y.f32();
   const float scale = static_cast<float>(std::sqrt(static_cast<double>(C)));
   constexpr int64_t kBlock = 256;  // positions per task; the channel loop strides by S
-#pragma omp parallel num_threads(ctx.threads_for(B * C * S))
-  {
+  ctx.parallel_for(B * ((S + kBlock - 1) / kBlock), B * C * S, [&](int64_t t0, int64_t t1) {
     std::vector<double> ss(kBlock);
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < B * ((S + kBlock - 1) / kBlock); ++task) {
+    for (int64_t task = t0; task < t1; ++task) {
       const int64_t bi = task / ((S + kBlock - 1) / kBlock), s0 = (task % ((S + kBlock - 1) / kBlock)) * kBlock;
       const int64_t n = std::min(kBlock, S - s0);
       std::fill(ss.begin(), ss.begin() + n, 0.0);
@@ -179,7 +179,7 @@ Tensor channel_rms_norm(Context& ctx, const Tensor& x, const Tensor& gamma) {
         for (int64_t i = 0; i < n; ++i) q[i] = static_cast<float>(p[i] * ss[i]) * scale * g;
       }
     }
-  }
+  });
   return y;
 }
 
@@ -190,12 +190,10 @@ Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act a
   float* yp = y.f32();
   constexpr int64_t kBlock = 256;  // positions per task; the channel loop strides by S
   const int64_t per_b = (S + kBlock - 1) / kBlock;
-#pragma omp parallel num_threads(ctx.threads_for(B * C * S))
-  {
+  ctx.parallel_for(B * per_b, B * C * S, [&](int64_t t0, int64_t t1) {
     std::vector<double> ss(kBlock);
     std::vector<float> rms(kBlock);
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < B * per_b; ++task) {
+    for (int64_t task = t0; task < t1; ++task) {
       const int64_t bi = task / per_b, s0 = (task % per_b) * kBlock, n = std::min(kBlock, S - s0);
       std::fill(ss.begin(), ss.begin() + n, 0.0);
       for (int64_t c = 0; c < C; ++c) {
@@ -210,7 +208,7 @@ Tensor channel_rms_norm_act(Context& ctx, const Tensor& x, float eps, ops::Act a
         for (int64_t i = 0; i < n; ++i) q[i] = p[i] / rms[i];
       }
     }
-  }
+  });
   if (act != ops::Act::None) apply_act_inplace(ctx, yp, y.numel(), act);
   return y;
 }
@@ -220,8 +218,9 @@ Tensor clamp(Context& ctx, const Tensor& x, float lo, float hi) {
   const float* xp = x.f32();
   float* yp = y.f32();
   const int64_t n = x.numel();
-#pragma omp parallel for num_threads(ctx.threads_for(n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) yp[i] = std::min(hi, std::max(lo, xp[i]));
+  ctx.parallel_for(n, n, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t i = pf_lo; i < pf_hi; ++i) yp[i] = std::min(hi, std::max(lo, xp[i]));
+  });
   return y;
 }
 

@@ -14,23 +14,24 @@ void shuffle(Context& ctx, const float* in, float* out, int64_t B, int64_t C, in
   const int64_t S = f[0] * f[1] * f[2];
   const int64_t BT = T * f[0], BH = H * f[1], BW = W * f[2];
   const int64_t rows = B * C * BT * BH;  // rows of the big tensor
-#pragma omp parallel for num_threads(ctx.threads_for(rows * BW)) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t by = r % BH, bt = (r / BH) % BT, c = (r / (BH * BT)) % C, b = r / (BH * BT * C);
-    const int64_t t = bt / f[0], dt = bt % f[0], h = by / f[1], dh = by % f[1];
-    const int64_t small_plane = T * H * W;
-    const int64_t small_row = ((b * C + c) * S) * small_plane + (t * H + h) * W;  // channel c*S + 0
-    const int64_t big_row = r * BW;
-    for (int64_t bx = 0; bx < BW; ++bx) {
-      const int64_t w = bx / f[2], dw = bx % f[2];
-      const int64_t i = width_major ? (dt * f[2] + dw) * f[1] + dh : (dt * f[1] + dh) * f[2] + dw;
-      const int64_t si = small_row + i * small_plane + w;
-      if (to_small)
-        out[si] = in[big_row + bx];
-      else
-        out[big_row + bx] = in[si];
+  ctx.parallel_for(rows, rows * BW, [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r) {
+      const int64_t by = r % BH, bt = (r / BH) % BT, c = (r / (BH * BT)) % C, b = r / (BH * BT * C);
+      const int64_t t = bt / f[0], dt = bt % f[0], h = by / f[1], dh = by % f[1];
+      const int64_t small_plane = T * H * W;
+      const int64_t small_row = ((b * C + c) * S) * small_plane + (t * H + h) * W;  // channel c*S + 0
+      const int64_t big_row = r * BW;
+      for (int64_t bx = 0; bx < BW; ++bx) {
+        const int64_t w = bx / f[2], dw = bx % f[2];
+        const int64_t i = width_major ? (dt * f[2] + dw) * f[1] + dh : (dt * f[1] + dh) * f[2] + dw;
+        const int64_t si = small_row + i * small_plane + w;
+        if (to_small)
+          out[si] = in[big_row + bx];
+        else
+          out[big_row + bx] = in[si];
+      }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -58,16 +59,17 @@ Tensor channel_group_mean(Context& ctx, const Tensor& x, int64_t g) {
   const float* xp = x.f32();
   float* yp = y.f32();
   const float inv = 1.0f / static_cast<float>(g);
-#pragma omp parallel for num_threads(ctx.threads_for(x.numel())) schedule(static)
-  for (int64_t bc = 0; bc < B * C; ++bc) {
-    const float* src = xp + bc * g * S;
-    float* dst = yp + bc * S;
-    for (int64_t s = 0; s < S; ++s) {
-      float acc = 0.0f;
-      for (int64_t q = 0; q < g; ++q) acc += src[q * S + s];
-      dst[s] = acc * inv;
+  ctx.parallel_for(B * C, x.numel(), [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t bc = pf_lo; bc < pf_hi; ++bc) {
+      const float* src = xp + bc * g * S;
+      float* dst = yp + bc * S;
+      for (int64_t s = 0; s < S; ++s) {
+        float acc = 0.0f;
+        for (int64_t q = 0; q < g; ++q) acc += src[q * S + s];
+        dst[s] = acc * inv;
+      }
     }
-  }
+  });
   return y;
 }
 
@@ -82,18 +84,19 @@ void blend_edge_(Context& ctx, Tensor& dst, const Tensor& src, int64_t e, int64_
     wa[y] = static_cast<float>(1.0 - static_cast<double>(y) / static_cast<double>(e));
     wb[y] = static_cast<float>(static_cast<double>(y) / static_cast<double>(e));
   }
-#pragma omp parallel for num_threads(ctx.threads_for(B * e * (dim == 3 ? W : H))) schedule(static)
-  for (int64_t p = 0; p < B; ++p) {
-    float* d = dp + p * H * W;
-    const float* s = sp + p * sH * sW;
-    if (dim == 3) {
-      for (int64_t y = 0; y < e; ++y)
-        for (int64_t x = 0; x < W; ++x) d[y * W + x] = s[(sH - e + y) * sW + x] * wa[y] + d[y * W + x] * wb[y];
-    } else {
-      for (int64_t y = 0; y < H; ++y)
-        for (int64_t x = 0; x < e; ++x) d[y * W + x] = s[y * sW + sW - e + x] * wa[x] + d[y * W + x] * wb[x];
+  ctx.parallel_for(B, B * e * (dim == 3 ? W : H), [&](int64_t pf_lo, int64_t pf_hi) {
+    for (int64_t p = pf_lo; p < pf_hi; ++p) {
+      float* d = dp + p * H * W;
+      const float* s = sp + p * sH * sW;
+      if (dim == 3) {
+        for (int64_t y = 0; y < e; ++y)
+          for (int64_t x = 0; x < W; ++x) d[y * W + x] = s[(sH - e + y) * sW + x] * wa[y] + d[y * W + x] * wb[y];
+      } else {
+        for (int64_t y = 0; y < H; ++y)
+          for (int64_t x = 0; x < e; ++x) d[y * W + x] = s[y * sW + sW - e + x] * wa[x] + d[y * W + x] * wb[x];
+      }
     }
-  }
+  });
 }
 
 }  // namespace sv::cpu
