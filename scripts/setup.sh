@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-PKGS="build-essential cmake ninja-build pkg-config libopenblas-pthread-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache python3-venv python3-dev libcpp-httplib-dev libyaml-cpp-dev stress-ng"
+PKGS="build-essential cmake ninja-build pkg-config libdnnl-dev nlohmann-json3-dev libsentencepiece-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg62-turbo-dev ffmpeg libgtest-dev googletest ccache python3-venv python3-dev libcpp-httplib-dev libyaml-cpp-dev stress-ng"
 # The test command's extras: a headless browser for the server's web page test.
 [ $PY -eq 1 ] && PKGS="$PKGS chromium chromium-driver"
 missing=""

@@ -1,6 +1,9 @@
 // End-to-end text-to-video against diffusers' SanaVideoPipeline (tests/golden/pipeline, written by
 // tools/reference/make_pipeline_goldens.py): same prompt and seed -> same final latents and frames.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +11,7 @@
 #include "io/safetensors.h"
 #include "ops/ops.h"
 #include "pipeline/sana_video_pipeline.h"
+#include "pipeline/video_pipeline.h"
 #include "pipeline_golden.h"
 #include "test_util.h"
 
@@ -81,6 +85,37 @@ TEST(ResolutionBinning, MatchesDiffusers) {
     ASSERT_EQ(got.shape(), want.shape());
     SV_EXPECT_CLOSE(got, want, 1e-5, "resize to " + std::to_string(w) + "x" + std::to_string(h));
   }
+}
+
+}  // namespace
+}  // namespace sv
+
+namespace sv {
+namespace {
+
+// A folder whose weights could never fit in this machine's memory is refused at load, before any file
+// is parsed (the 8 TiB safetensors file here is sparse: its size is all that is read).
+TEST(Pipeline, WeightsLargerThanMemoryRefusedAtLoad) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("sv_huge_model_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "transformer");
+  std::ofstream(dir / "model_index.json") << R"({"_class_name": "SanaVideoPipeline"})";
+  const fs::path w = dir / "transformer" / "diffusion_pytorch_model.safetensors";
+  std::ofstream(w).put('\0');
+  std::error_code ec;
+  fs::resize_file(w, uint64_t(1) << 43, ec);
+  if (ec) {
+    fs::remove_all(dir);
+    GTEST_SKIP() << "no sparse files here: " << ec.message();
+  }
+  try {
+    pipeline::VideoPipeline::load(dir.string());
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the model's weights need at least 8192.0 GiB of memory"), std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -8,8 +8,6 @@
 
 namespace sv {
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace {
 constexpr const char* kCpuFp32Only = "the CPU computes in fp32 only (bf16 needs --device cuda)";
 }  // namespace
@@ -27,9 +25,6 @@ Context::Context(Device device, int threads, int device_index, DType compute) : 
   if (threads <= 0) threads = default_cpu_threads();
   threads_ = threads > 0 ? threads : 1;
   if (device == Device::CPU && threads_ > 1) pool_ = std::make_shared<ThreadPool>(threads_);
-  // GEMMs are cut into chunks on the context's own threads (ops/cpu/blas.cpp), each one BLAS call on
-  // one thread: OpenBLAS's own team splits statically and waits for every thread, as OpenMP does.
-  openblas_set_num_threads(1);
 }
 
 size_t Context::available_bytes() const { return runtime_ ? runtime_->available_bytes() : host_available_bytes(); }

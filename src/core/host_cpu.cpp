@@ -52,10 +52,17 @@ int cgroup_cpu_limit() {
     if (b != std::string::npos && line.rfind("0::", 0) != 0) {
       const std::string ctrls = "," + line.substr(a + 1, b - a - 1) + ",";
       if (ctrls.find(",cpu,") == std::string::npos) continue;
-      const std::string dir = line.substr(b + 1);
-      for (const char* mount : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
-        const std::string base = std::string(mount) + (dir == "/" ? "" : dir);
-        take(cpus_from_cfs(read_ll(base + "/cpu.cfs_quota_us"), read_ll(base + "/cpu.cfs_period_us")));
+      // Without a cgroup namespace the path is the host's (/docker/ID) while the container sees its own
+      // group at the mount root, so every ancestor is tried; the smallest quota binds.
+      std::string dir = line.substr(b + 1);
+      while (true) {
+        for (const char* mount : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
+          const std::string base = std::string(mount) + (dir == "/" ? "" : dir);
+          take(cpus_from_cfs(read_ll(base + "/cpu.cfs_quota_us"), read_ll(base + "/cpu.cfs_period_us")));
+        }
+        if (dir.empty() || dir == "/") break;
+        const size_t slash = dir.rfind('/');
+        dir = slash == std::string::npos || slash == 0 ? std::string("/") : dir.substr(0, slash);
       }
       continue;
     }

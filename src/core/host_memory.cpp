@@ -23,6 +23,25 @@ size_t read_bytes(const std::string& path) {
 
 }  // namespace
 
+size_t host_total_bytes() {
+  size_t total = std::numeric_limits<size_t>::max();
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char key[64];
+    unsigned long long kb = 0;
+    while (std::fscanf(f, "%63s %llu kB\n", key, &kb) == 2)
+      if (std::strcmp(key, "MemTotal:") == 0) {
+        total = static_cast<size_t>(kb) * 1024;
+        break;
+      }
+    std::fclose(f);
+  }
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cg, line))
+    if (line.rfind("0::", 0) == 0) total = std::min(total, read_bytes("/sys/fs/cgroup" + line.substr(3) + "/memory.max"));
+  return total;
+}
+
 size_t host_available_bytes() {
   size_t avail = std::numeric_limits<size_t>::max();
   if (FILE* f = std::fopen("/proc/meminfo", "r")) {

@@ -7,5 +7,7 @@
 namespace sv {
 
 size_t host_available_bytes();
+// All the memory the process could ever have: MemTotal, capped by the cgroup v2 memory.max.
+size_t host_total_bytes();
 
 }  // namespace sv

@@ -63,22 +63,35 @@ void wake_if_sleeping(std::atomic<uint32_t>& a, const std::atomic<int>& sleepers
 
 ThreadPool::ThreadPool(int threads, std::chrono::microseconds spin) : threads_(threads > 0 ? threads : 1), spin_(spin) {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_main(); });
+  // Workers start with the process's asynchronous signals blocked: those are the application's business
+  // (the server stops on SIGTERM), and a worker must not be the thread the kernel delivers one to.
+  // Faults (SIGSEGV, ...) stay unblocked so crash handlers still run.
+  sigset_t async, old;
+  sigemptyset(&async);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD, SIGALRM, SIGWINCH})
+    sigaddset(&async, s);
+  pthread_sigmask(SIG_BLOCK, &async, &old);
+  try {
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_main(); });
+  } catch (...) {  // e.g. a pids limit: stop the ones started, then report
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    shutdown();
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { shutdown(); }
+
+void ThreadPool::shutdown() {
   stop_.store(true, std::memory_order_seq_cst);
   gen_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake(gen_);
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void ThreadPool::worker_main() {
-  // Signals are the application's business (the server waits for SIGTERM on its own thread): a worker
-  // must never be the thread the kernel picks to deliver one to.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   t_in_chunk = true;
   uint32_t seen = 0;
   for (;;) {
@@ -129,7 +142,11 @@ void ThreadPool::run_impl(int64_t chunks, Call call, void* obj) {
   t_in_chunk = false;
   // Only chunks some worker has begun are left; a worker that never woke is not waited for.
   for (uint32_t d = done_.load(std::memory_order_acquire); d != n;) d = wait_change(done_, d, caller_sleeps_, spin_);
-  if (error_) std::rethrow_exception(error_);
+  if (error_) {
+    std::exception_ptr e = std::move(error_);
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
 }
 
 }  // namespace sv

@@ -10,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace sv {
@@ -45,6 +46,7 @@ class ThreadPool {
   // Claims and runs chunks of the job published as generation `gen` until none is left.
   void work_on(uint32_t gen);
   void worker_main();
+  void shutdown();
 
   const int threads_;
   const std::chrono::microseconds spin_;
@@ -55,9 +57,9 @@ class ThreadPool {
   // caller replaces only after every chunk is done.
   std::atomic<Call> call_{nullptr};
   std::atomic<void*> obj_{nullptr};
-  std::atomic<uint64_t> state_{0};   // generation << 32 | chunks << 16 | next chunk to claim
+  alignas(64) std::atomic<uint64_t> state_{0};  // generation << 32 | chunks << 16 | next chunk to claim
   std::atomic<uint32_t> gen_{0};     // workers sleep on this; bumped for every job and at shutdown
-  std::atomic<uint32_t> done_{0};    // chunks finished; the caller sleeps on this
+  alignas(64) std::atomic<uint32_t> done_{0};  // chunks finished; the caller sleeps on this
   std::atomic<bool> stop_{false};
   std::atomic<int> idle_sleepers_{0};  // workers asleep on gen_
   std::atomic<int> caller_sleeps_{0};  // the caller asleep on done_

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/host_memory.h"
 #include "io/json_config.h"
 #include "pipeline/latents.h"
 #include "pipeline/sana_video2_pipeline.h"
@@ -10,9 +11,34 @@
 
 namespace sv::pipeline {
 
+namespace {
+
+// Weights live where the context computes: uploaded to a GPU (at least half their file size, with bf16
+// compute), or mapped from the files on the CPU and read on every step, where a model larger than the
+// machine's memory would re-read the disk throughout. Either way it is refused before a byte is read.
+void check_weights_fit(const std::string& dir, const Context* place) {
+  namespace fs = std::filesystem;
+  uint64_t file_bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 2) it.disable_recursion_pending();
+    if (it->path().extension() == ".safetensors" && it->is_regular_file(ec)) file_bytes += it->file_size(ec);
+  }
+  const bool gpu = place && place->device() == Device::CUDA;
+  const uint64_t need = gpu && place->compute_dtype() == DType::BF16 ? file_bytes / 2 : file_bytes;
+  const uint64_t have = gpu ? place->available_bytes() : host_total_bytes();
+  auto gib = [](uint64_t b) { return std::to_string(b / (uint64_t(1) << 30)) + "." + std::to_string(b % (uint64_t(1) << 30) * 10 >> 30); };
+  SV_CHECK(need <= have, dir, ": the model's weights need at least ", gib(need), " GiB of ",
+           gpu ? "GPU memory" : "memory", ", but ", gpu ? "the GPU has " : "this machine has ", gib(have), " GiB",
+           gpu ? " free" : "");
+}
+
+}  // namespace
+
 std::unique_ptr<VideoPipeline> VideoPipeline::load(const std::string& dir, const Context* place) {
   namespace fs = std::filesystem;
   SV_CHECK(fs::is_directory(dir), dir, ": pipeline directory not found");
+  check_weights_fit(dir, place);
   const io::JsonConfig index = io::JsonConfig::load((fs::path(dir) / "model_index.json").string());
   if (index.get_string("_class_name", std::string()) == "SanaVideo2Pipeline") return SanaVideo2Pipeline::load(dir, place);
   return SanaVideoPipeline::load(dir, place);

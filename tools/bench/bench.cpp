@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "core/blas_kernels.h"
 #include "core/context.h"
 #include "io/safetensors.h"
 #include "io/video_writer.h"
@@ -62,7 +61,6 @@ void print_device_and_close(const sv::Context& ctx, const std::string& dtype) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  sv::reexec_for_blas_kernels(argv);
   try {
     std::string model, inputs;
     int iters = 5, warmup = 1, threads = 0;

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "core/blas_kernels.h"
 #include "core/error.h"
 
 namespace sv::cli {
@@ -63,7 +62,6 @@ const char* kUsage =
 }
 
 int main(int argc, char** argv) {
-  sv::reexec_for_blas_kernels(argv);
   // Over a file-size limit, writes fail (EFBIG) and the writer reports it and removes its temporary
   // file, instead of the process being killed with a partial file left behind.
   std::signal(SIGXFSZ, SIG_IGN);

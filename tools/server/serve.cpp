@@ -2,6 +2,7 @@
 // job queue (jobs.cpp). A thin shell over the C API, like the CLI's generate.
 #include <httplib.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,19 +116,23 @@ int run_serve(const std::vector<std::string>& argv) {
   // SIGINT/SIGTERM write a byte to a pipe that a stopper thread reads. A handler, not sigwait with the
   // signals blocked: threads the libraries start before main (OpenBLAS's) have them unblocked, and the
   // kernel may deliver a signal to any such thread.
+  // The first signal stops cleanly; a second one (SA_RESETHAND) takes the default action, should the
+  // clean stop hang.
   static int stop_pipe[2] = {-1, -1};
-  if (pipe(stop_pipe) != 0) {
+  if (pipe2(stop_pipe, O_CLOEXEC) != 0 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
     std::fputs("sana-video: error: serve: cannot create the stop pipe\n", stderr);
     return 1;
   }
   struct sigaction sa {};
   sa.sa_handler = [](int) {
+    const int saved = errno;
     const char b = 1;
     ssize_t r = write(stop_pipe[1], &b, 1);  // async-signal-safe
     (void)r;
+    errno = saved;
   };
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
+  sa.sa_flags = SA_RESTART | SA_RESETHAND;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
@@ -195,6 +200,8 @@ int run_serve(const std::vector<std::string>& argv) {
     stopper.join();
   }  // the job manager stops here: a running job is cancelled and marked failed
   sv_model_free(model);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
   return rc;
 }
 

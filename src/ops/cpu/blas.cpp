@@ -1,22 +1,42 @@
 #include "ops/cpu/blas.h"
 
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+
+extern "C" {
+int omp_get_max_threads(void);
+void omp_set_num_threads(int);
+}
 
 namespace sv::cpu {
 
 namespace {
 
+// oneDNN sizes its OpenMP team from the calling thread's OpenMP count; held at one for the call (and
+// put back, so an application's own OpenMP on that thread is untouched).
+class OneOmpThread {
+ public:
+  OneOmpThread() : prev_(omp_get_max_threads()) {
+    if (prev_ != 1) omp_set_num_threads(1);
+  }
+  ~OneOmpThread() {
+    if (prev_ != 1) omp_set_num_threads(prev_);
+  }
+
+ private:
+  int prev_;
+};
+
 void gemm1(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-              static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B,
-              static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
+  OneOmpThread one;
+  const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  SV_CHECK(st == dnnl_success, "oneDNN sgemm failed (status ", static_cast<int>(st), ") for ", M, "x", N, "x", K);
 }
 
 // Below this many multiply-adds one thread finishes before another would have woken (OpenBLAS's own
-// threshold for threading a GEMM).
+// old threshold for threading a GEMM).
 constexpr int64_t kMinParallelMacs = int64_t(1) << 18;
 // Each block packs the other operand again, so blocks stay this wide at least.
 constexpr int64_t kMinBlock = 64;

@@ -1,5 +1,5 @@
-// Row-major SGEMM over CBLAS (OpenBLAS, run on one thread per call); large products are cut into
-// row or column blocks on the context's threads (core/thread_pool.h says why not BLAS's own team).
+// Row-major SGEMM over oneDNN, one thread per call; large products are cut into row or column blocks
+// on the context's threads (core/thread_pool.h says why not the library's own OpenMP team).
 #pragma once
 #include <cstdint>
 

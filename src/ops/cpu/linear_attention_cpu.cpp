@@ -138,16 +138,17 @@ Tensor linear_attention_chunked(Context& ctx, const Tensor& q, const Tensor& k, 
   Tensor qr_t = ctx.empty(q.shape()), kr_t = ctx.empty(q.shape()), out = ctx.empty(q.shape());
   float *qr = qr_t.f32(), *kr = kr_t.f32(), *op = out.f32();
   relu_rotate(ctx, d, q, k, cos, sin, qr, kr);
-  std::vector<float> vk(static_cast<size_t>(d.C * d.C));
   std::vector<double> ks(static_cast<size_t>(d.B * d.D));
   for (size_t c = 0; c < chunk_starts.size(); ++c) {
     const int64_t n0 = chunk_starts[c], n1 = c + 1 < chunk_starts.size() ? chunk_starts[c + 1] : d.N;
     // Keys of every token up to the chunk's end, summed directly (no carried state).
-    for (int64_t b = 0; b < d.B; ++b)
-      for (int64_t h = 0; h < d.H; ++h) {
-        token_vk(ctx, d, v.f32(), kr, b, h, 0, n1, vk.data());
-        apply_vk(ctx, d, qr, vk.data(), b, h, n0, n1, op);
+    ctx.parallel_for(d.B * d.H, 2 * d.B * n1 * d.D * d.C, [&](int64_t bh0, int64_t bh1) {
+      std::vector<float> vk(static_cast<size_t>(d.C * d.C));
+      for (int64_t bh = bh0; bh < bh1; ++bh) {
+        token_vk(ctx, d, v.f32(), kr, bh / d.H, bh % d.H, 0, n1, vk.data());
+        apply_vk(ctx, d, qr, vk.data(), bh / d.H, bh % d.H, n0, n1, op);
       }
+    });
     std::fill(ks.begin(), ks.end(), 0.0);
     relu_token_sum(ctx, d, k.f32(), 0, n1, ks.data());
     normalise(ctx, d, q.f32(), ks.data(), n0, n1, eps, op);
