@@ -63,6 +63,7 @@ def test_openai_client_creates_polls_and_downloads_the_cli_bytes(server_factory,
     assert v.model == "sana-video-toy" and v.size == "32x32"
     done = c.videos.poll(v.id, poll_interval_ms=50)
     assert done.status == "completed" and done.progress == 100 and done.completed_at >= done.created_at
+    assert done.model_extra["sana_video"]["negative_prompt"] is None  # none given: the model's own default
     mp4 = c.videos.download_content(v.id).read()
     thumb = c.videos.download_content(v.id, variant="thumbnail").read()
     cli("generate", "-m", str(TOY), "-p", PROMPT, "--seed", "5", "--threads", "2", "-o", str(tmp_path / "cli.mp4"))
@@ -171,7 +172,7 @@ def test_restart_keeps_finished_videos_and_fails_interrupted_ones(server_factory
     cache = tmp_path / "cache"
     s = server_factory("--api-key", "test-key", "--max-steps", "1000", cache=cache)
     c = client(s)
-    done = c.videos.create(prompt=PROMPT, extra_body={"seed": 2})
+    done = c.videos.create(prompt=PROMPT, extra_body={"seed": 2, "negative_prompt": "blurry"})
     assert wait(c, done.id).status == "completed"
     before = c.videos.download_content(done.id).read()
     running = c.videos.create(prompt=PROMPT, extra_body={"seed": 3, "num_inference_steps": 400})
@@ -181,6 +182,8 @@ def test_restart_keeps_finished_videos_and_fails_interrupted_ones(server_factory
     s2 = server_factory("--api-key", "test-key", "--max-steps", "1000", cache=cache)
     c2 = client(s2)
     assert c2.videos.retrieve(done.id).status == "completed"
+    assert c2.videos.retrieve(done.id).model_extra["sana_video"]["negative_prompt"] == "blurry"
+    assert c2.videos.retrieve(running.id).model_extra["sana_video"]["negative_prompt"] is None
     assert c2.videos.download_content(done.id).read() == before
     failed = c2.videos.retrieve(running.id)
     assert failed.status == "failed" and failed.error.code == "server_restarted"

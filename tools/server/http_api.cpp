@@ -60,7 +60,7 @@ std::string format_seconds(double s) {
 json video_json(const Job& j) {
   const JobSpec& s = j.spec;
   json ext = {{"seed", s.seed}, {"num_frames", s.frames}, {"fps", s.fps}, {"num_inference_steps", s.steps},
-              {"negative_prompt", s.negative_prompt}, {"long_video", s.long_video},
+              {"negative_prompt", s.has_negative ? json(s.negative_prompt) : json(nullptr)}, {"long_video", s.long_video},
               {"prompt_changes", to_json(j.prompt_changes)}};
   if (s.guidance_scale >= 0) ext["guidance_scale"] = s.guidance_scale;
   if (j.status == "completed")
@@ -227,7 +227,7 @@ JobSpec parse_create(const Fields& f, const sv_model* model, const ApiOptions& o
   s.model = o.model_id;
   if (f.has("model") && f.str("model", 256) != o.model_id)
     throw ApiError{400, "model '" + f.str("model", 256) + "' is not served here; this server runs '" + o.model_id + "'", "model", "model_not_found"};
-  if (f.has("negative_prompt")) s.negative_prompt = f.str("negative_prompt");
+  if (f.has("negative_prompt")) s.negative_prompt = f.str("negative_prompt"), s.has_negative = true;
   s.width = info.default_width, s.height = info.default_height;
   if (f.has("size")) std::tie(s.width, s.height) = parse_size(f.str("size", 32));
   if (s.width < 1 || s.height < 1 || int64_t(s.width) * s.height > o.max_pixels)

@@ -160,7 +160,8 @@ json JobManager::to_json(const Job& j) {
   const JobSpec& s = j.spec;
   return {{"id", j.id}, {"status", j.status}, {"progress", j.progress}, {"created_at", j.created_at},
           {"completed_at", j.completed_at}, {"error_code", j.error_code}, {"error_message", j.error_message},
-          {"prompt_changes", sv::server::to_json(j.prompt_changes)}, {"prompt", s.prompt}, {"negative_prompt", s.negative_prompt},
+          {"prompt_changes", sv::server::to_json(j.prompt_changes)}, {"prompt", s.prompt},
+          {"negative_prompt", s.has_negative ? json(s.negative_prompt) : json(nullptr)},
           {"model", s.model}, {"width", s.width}, {"height", s.height}, {"frames", s.frames}, {"fps", s.fps},
           {"steps", s.steps}, {"guidance_scale", s.guidance_scale}, {"seed", s.seed}, {"seconds", s.seconds},
           {"long_video", s.long_video}, {"block_frames", s.block_frames}, {"has_image", s.has_image},
@@ -181,7 +182,8 @@ Job JobManager::from_json(const json& v) {
     j.prompt_changes.push_back({c.at("block").get<int>(), c.at("at_seconds").get<double>(), c.at("prompt").get<std::string>()});
   JobSpec& s = j.spec;
   s.prompt = v.value("prompt", "");
-  s.negative_prompt = v.value("negative_prompt", "");
+  if (v.contains("negative_prompt") && v["negative_prompt"].is_string())
+    s.negative_prompt = v["negative_prompt"].get<std::string>(), s.has_negative = true;
   s.model = v.value("model", "");
   s.width = v.value("width", 0), s.height = v.value("height", 0), s.frames = v.value("frames", 0);
   s.fps = v.value("fps", 0), s.steps = v.value("steps", 0);
@@ -395,12 +397,13 @@ void JobManager::worker() {
 
 void JobManager::run(const std::shared_ptr<Job>& j) {
   std::string prompt, negative, out, image;
+  bool has_negative = false;
   sv_generate_params gp = sv_generate_default_params();
   RunState rs{&mu_, j.get(), &stop_, thumb_path(j->id)};
   {
     std::lock_guard<std::mutex> lock(mu_);
     const JobSpec& s = j->spec;
-    prompt = s.prompt, negative = s.negative_prompt, out = video_path(j->id);
+    prompt = s.prompt, negative = s.negative_prompt, has_negative = s.has_negative, out = video_path(j->id);
     if (s.has_image) image = input_path(j->id);
     gp.width = s.width, gp.height = s.height, gp.frames = s.frames, gp.fps = s.fps, gp.steps = s.steps;
     gp.guidance_scale = static_cast<float>(s.guidance_scale);
@@ -409,7 +412,7 @@ void JobManager::run(const std::shared_ptr<Job>& j) {
     gp.block_frames = s.block_frames;
   }
   gp.prompt = prompt.c_str();
-  gp.negative_prompt = negative.c_str();
+  gp.negative_prompt = has_negative ? negative.c_str() : nullptr;  // null: the model's default
   gp.image_path = image.empty() ? nullptr : image.c_str();
   gp.output_path = out.c_str();
   gp.user_data = &rs;

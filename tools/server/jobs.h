@@ -23,6 +23,7 @@ namespace sv::server {
 // What a request asks for, already checked (sizes, frames, steps) against the model and the limits.
 struct JobSpec {
   std::string prompt, negative_prompt, model;
+  bool has_negative = false;  // absent: the model's own default (SANA-Video 2.0's release negative prompt)
   int width = 0, height = 0, frames = 0, fps = 0, steps = 0;
   double guidance_scale = -1;  // < 0: the model's default
   uint64_t seed = 0;
