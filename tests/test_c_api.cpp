@@ -162,6 +162,14 @@ TEST_F(CApi, InMemoryTensorsEqualTheirFiles) {
   gp.initial_latents.ndim = 5;
   gp.initial_latents.shape[2] = -3;
   EXPECT_EQ(sv_generate(model_, &gp), SV_ERROR_INVALID_ARGUMENT);
+
+  // A prompt past 64 KiB only costs tokenizer time: refused before any work.
+  gp.initial_latents.ndim = 0;
+  const std::string huge(70000, 'a');
+  gp.prompt = huge.c_str();
+  EXPECT_EQ(sv_generate(model_, &gp), SV_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sv_model_last_error(model_)).find("prompt is 70000 bytes; at most 65536"), std::string::npos)
+      << sv_model_last_error(model_);
 }
 
 TEST_F(CApi, InMemoryImageEqualsTheImageFile) {

@@ -108,6 +108,14 @@ struct Prepared {
   int fps = 16;
 };
 
+// The text encoder reads a few hundred tokens; a prompt far longer only costs tokenizer time (about
+// 15 us a byte), so anything past 64 KiB is refused before any work.
+constexpr size_t kMaxPromptBytes = size_t(1) << 16;
+void check_prompt(const char* what, const std::string& s) {
+  SV_CHECK(s.size() <= kMaxPromptBytes, what, " is ", s.size(), " bytes; at most ", kMaxPromptBytes,
+           " are accepted (the text encoder reads ", 300, " tokens)");
+}
+
 // Pixel frames for the long mode: at least one, snapped up to 4k + 1.
 int snap_frames(int frames, int ft) { return frames <= 1 ? 1 : (frames - 2) / ft * ft + ft + 1; }
 
@@ -119,6 +127,8 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
   pl::LongGenerateParams& lp = out.lp;
   p.prompt = gp->prompt ? gp->prompt : "";
   p.negative_prompt = gp->negative_prompt ? gp->negative_prompt : m->pipe->default_negative_prompt();
+  check_prompt("prompt", p.prompt);
+  check_prompt("negative_prompt", p.negative_prompt);
   if (gp->image_path && *gp->image_path) p.image_path = gp->image_path;
   if (gp->image_rgb) {
     SV_CHECK(p.image_path.empty(), "give image_path or image_rgb, not both");
@@ -197,6 +207,7 @@ Prepared prepare(const sv_model* m, const sv_generate_params* gp) {
     for (int i = 0; i < gp->prompt_schedule_count; ++i) {
       const sv_prompt_segment& sgm = gp->prompt_schedule[i];
       SV_CHECK(sgm.prompt && *sgm.prompt, "prompt schedule entry ", i, " has no prompt");
+      check_prompt("a prompt schedule entry", sgm.prompt);
       lp.prompts.push_back({sgm.start_seconds, sgm.prompt});
     }
     if (lp.prompts.empty()) lp.prompts.push_back({0.0, p.prompt});
@@ -418,7 +429,9 @@ sv_status sv_generate(sv_model* m, sv_generate_params* gp) {
     if (gp->next_prompt)
       cb.next_prompt = [&](int block, double start_s) -> std::string {
         const char* text = gp->next_prompt(block, start_s, gp->user_data);
-        return text ? text : "";
+        std::string s = text ? text : "";
+        check_prompt("the next prompt", s);
+        return s;
       };
     int frames_handed = 0;
     std::vector<float> rgb;
