@@ -113,7 +113,7 @@ struct Prepared {
 constexpr size_t kMaxPromptBytes = size_t(1) << 16;
 void check_prompt(const char* what, const std::string& s) {
   SV_CHECK(s.size() <= kMaxPromptBytes, what, " is ", s.size(), " bytes; at most ", kMaxPromptBytes,
-           " are accepted (the text encoder reads ", 300, " tokens)");
+           " are accepted (the text encoder reads 300 tokens)");
 }
 
 // Pixel frames for the long mode: at least one, snapped up to 4k + 1.

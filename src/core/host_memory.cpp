@@ -1,5 +1,6 @@
 #include "core/host_memory.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,49 +22,48 @@ size_t read_bytes(const std::string& path) {
   }
 }
 
-}  // namespace
-
-size_t host_total_bytes() {
-  size_t total = std::numeric_limits<size_t>::max();
+// A "Key:  N kB" line of /proc/meminfo in bytes (absent: no limit).
+size_t meminfo_bytes(const char* key) {
+  size_t bytes = std::numeric_limits<size_t>::max();
   if (FILE* f = std::fopen("/proc/meminfo", "r")) {
-    char key[64];
+    char k[64];
     unsigned long long kb = 0;
-    while (std::fscanf(f, "%63s %llu kB\n", key, &kb) == 2)
-      if (std::strcmp(key, "MemTotal:") == 0) {
-        total = static_cast<size_t>(kb) * 1024;
+    while (std::fscanf(f, "%63s %llu kB\n", k, &kb) == 2)
+      if (std::strcmp(k, key) == 0) {
+        bytes = static_cast<size_t>(kb) * 1024;
         break;
       }
     std::fclose(f);
   }
+  return bytes;
+}
+
+// This process's cgroup v2 directory (the unified hierarchy's path from /proc/self/cgroup); "" if none.
+std::string cgroup_v2_dir() {
   std::ifstream cg("/proc/self/cgroup");
   std::string line;
   while (std::getline(cg, line))
-    if (line.rfind("0::", 0) == 0) total = std::min(total, read_bytes("/sys/fs/cgroup" + line.substr(3) + "/memory.max"));
+    if (line.rfind("0::", 0) == 0) return "/sys/fs/cgroup" + line.substr(3);
+  return "";
+}
+
+}  // namespace
+
+size_t host_total_bytes() {
+  size_t total = meminfo_bytes("MemTotal:");
+  const std::string dir = cgroup_v2_dir();
+  if (!dir.empty()) total = std::min(total, read_bytes(dir + "/memory.max"));
   return total;
 }
 
 size_t host_available_bytes() {
-  size_t avail = std::numeric_limits<size_t>::max();
-  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
-    char key[64];
-    unsigned long long kb = 0;
-    while (std::fscanf(f, "%63s %llu kB\n", key, &kb) == 2)
-      if (std::strcmp(key, "MemAvailable:") == 0) {
-        avail = static_cast<size_t>(kb) * 1024;
-        break;
-      }
-    std::fclose(f);
+  size_t avail = meminfo_bytes("MemAvailable:");
+  const std::string dir = cgroup_v2_dir();
+  if (!dir.empty()) {
+    const size_t max = read_bytes(dir + "/memory.max"), cur = read_bytes(dir + "/memory.current");
+    if (max != std::numeric_limits<size_t>::max() && cur != std::numeric_limits<size_t>::max())
+      avail = std::min(avail, max > cur ? max - cur : size_t(0));
   }
-  // cgroup v2: this process's group (the unified hierarchy's path from /proc/self/cgroup).
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(cg, line))
-    if (line.rfind("0::", 0) == 0) {
-      const std::string dir = "/sys/fs/cgroup" + line.substr(3);
-      const size_t max = read_bytes(dir + "/memory.max"), cur = read_bytes(dir + "/memory.current");
-      if (max != std::numeric_limits<size_t>::max() && cur != std::numeric_limits<size_t>::max())
-        avail = std::min(avail, max > cur ? max - cur : size_t(0));
-    }
   return avail;
 }
 

@@ -102,7 +102,8 @@ Tensor temporal_conv3_residual(Context& ctx, const Tensor& x, const Tensor& w, c
   const Tensor wf = widen(ctx, w);
   const float* wp = wf.f32();
   ctx.parallel_for(D, D * D * 3, [&](int64_t pf_lo, int64_t pf_hi) {
-    for (int64_t o = pf_lo; o < pf_hi; ++o) for (int64_t i = 0; i < D; ++i)
+    for (int64_t o = pf_lo; o < pf_hi; ++o)
+      for (int64_t i = 0; i < D; ++i)
         for (int64_t t = 0; t < 3; ++t) wk[(t * D + o) * D + i] = wp[(o * D + i) * 3 + t];
   });
   Tensor y = ctx.empty(x.shape());

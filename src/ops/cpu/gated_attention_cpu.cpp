@@ -39,7 +39,8 @@ Tensor gated_linear_attention(Context& ctx, const Tensor& q, const Tensor& k, co
   const float *kp = k.f32(), *bp = beta.f32();
   float* kg = kg_t.f32();
   ctx.parallel_for(B * N, B * N * D, [&](int64_t pf_lo, int64_t pf_hi) {
-    for (int64_t r = pf_lo; r < pf_hi; ++r) for (int64_t h = 0; h < H; ++h) {
+    for (int64_t r = pf_lo; r < pf_hi; ++r)
+      for (int64_t h = 0; h < H; ++h) {
         const float g = 1.0f / (1.0f + std::exp(-bp[r * H + h]));
         for (int64_t c = 0; c < C; ++c) kg[r * D + h * C + c] = kp[r * D + h * C + c] * g;
       }
