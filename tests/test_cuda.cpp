@@ -175,6 +175,24 @@ TEST(CudaOps, SoftmaxAttention) {
                          ops::causal_attention(b.cpu, gq, gk, gv, mask, 4, 2, 0.35f, cap, window), "causal_attention");
 }
 
+// The fused bf16 kernel (flash_attention.cu) that bf16 contexts use for softmax attention without a
+// bias: partial query and key tiles, every head dim it takes, and SANA-Video 2.0's head 256 over 4099
+// tokens (65 key tiles), against the CPU's fp32 attention.
+TEST(CudaOps, FlashAttentionBf16) {
+  SV_REQUIRE_CUDA();
+  Both b(DType::BF16);
+  for (const int64_t C : {32, 64, 128, 256}) {
+    const int64_t H = 2, N = 131, L = 197;
+    const Tensor q = rnd({2, N, H * C}, 90, -3, 3), k = rnd({2, L, H * C}, 91), v = rnd({2, L, H * C}, 92);
+    const Tensor got = ops::sdpa(b.gpu, b.up(q), b.up(k), b.up(v), Tensor(), H).to_host();
+    EXPECT_LE(rel_l2(got, ops::sdpa(b.cpu, q, k, v, Tensor(), H)), 1e-2) << "head dim " << C;
+  }
+  const Tensor q = rnd({1, 4099, 256}, 93, -3, 3), k = rnd({1, 4099, 256}, 94), v = rnd({1, 4099, 256}, 95);
+  EXPECT_LE(rel_l2(ops::sdpa(b.gpu, b.up(q), b.up(k), b.up(v), Tensor(), 1).to_host(), ops::sdpa(b.cpu, q, k, v, Tensor(), 1)),
+            1e-2)
+      << "4099 tokens, head dim 256";
+}
+
 TEST(CudaOps, LinearAttentionThreeForms) {
   SV_REQUIRE_CUDA();
   Both b;

@@ -7,7 +7,7 @@
 #include "core/context.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
-#include "models/sana_dit/rope3d.h"
+#include "nn/rope3d.h"
 #include "models/sana_dit/sana_dit.h"
 #include "ops/ops.h"
 #include "pipeline/long_video.h"
@@ -90,7 +90,7 @@ TEST(LongSana, AttentionEqualsDirectMaskedSum) {
   const Tensor q0 = g.randn({B, N_old, D}), k0 = g.randn({B, N_old, D}), v0 = g.randn({B, N_old, D});
   const Tensor q = g.randn({B, N, D}), k = g.randn({B, N, D}), v = g.randn({B, N, D});
   Tensor cos_all, sin_all;  // one token per frame, so every token has its own absolute position
-  sana_dit::rope3d_tables(Cd, 1024, N_old + N, 1, 1, &cos_all, &sin_all);
+  nn::rope3d_tables(Cd, 1024, N_old + N, 1, 1, &cos_all, &sin_all);
   const Tensor c_old = cos_all.narrow(0, 0, N_old).contiguous(), s_old = sin_all.narrow(0, 0, N_old).contiguous();
   const Tensor c_new = cos_all.narrow(0, N_old, N).contiguous(), s_new = sin_all.narrow(0, N_old, N).contiguous();
   Context ctx(Device::CPU, 2);
@@ -168,12 +168,12 @@ TEST(LongSana, TemporalConvLeftFrameAndCut) {
 // (d) Block positions are absolute: a block's rotary rows are the sequence's rows at those frames.
 TEST(LongSana, RopeOffsetIsAbsolute) {
   Tensor c_all, s_all, c_blk, s_blk;
-  sana_dit::rope3d_tables(112, 1024, 25, 3, 4, &c_all, &s_all);
-  sana_dit::rope3d_tables(112, 1024, 10, 3, 4, &c_blk, &s_blk, 15);
+  nn::rope3d_tables(112, 1024, 25, 3, 4, &c_all, &s_all);
+  nn::rope3d_tables(112, 1024, 10, 3, 4, &c_blk, &s_blk, 15);
   const int64_t per = 3 * 4;
   EXPECT_EQ(test::compare(c_blk, c_all.narrow(0, 15 * per, 10 * per).contiguous()).max_abs_diff, 0.0);
   EXPECT_EQ(test::compare(s_blk, s_all.narrow(0, 15 * per, 10 * per).contiguous()).max_abs_diff, 0.0);
-  EXPECT_THROW(sana_dit::rope3d_tables(112, 1024, 10, 3, 4, &c_blk, &s_blk, 1020), Error);
+  EXPECT_THROW(nn::rope3d_tables(112, 1024, 10, 3, 4, &c_blk, &s_blk, 1020), Error);
 
   // And the cached forward uses them: the same block at another offset gives another output.
   const std::string dir = test::golden("sana_dit/p111_odd");

@@ -1,6 +1,10 @@
 #include "core/allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "core/error.h"
 
@@ -35,6 +39,9 @@ void* CpuCachingAllocator::allocate(size_t bytes) {
     p = std::aligned_alloc(64, sz);
   }
   SV_CHECK(p, "out of host memory: could not allocate ", bytes, " bytes");
+  std::lock_guard<std::mutex> lock(mu_);
+  held_ += sz;
+  peak_held_ = std::max(peak_held_, held_);
   return p;
 }
 
@@ -48,6 +55,7 @@ void CpuCachingAllocator::deallocate(void* p, size_t bytes) {
       cached_ += sz;
       return;
     }
+    held_ -= sz;
   }
   std::free(p);
 }
@@ -56,7 +64,22 @@ void CpuCachingAllocator::release_cached() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& kv : free_) std::free(kv.second);
   free_.clear();
+  held_ -= cached_;
   cached_ = 0;
+#if defined(__GLIBC__)
+  // glibc keeps freed blocks below its (growing) mmap threshold in its heaps: hand those pages back too.
+  malloc_trim(0);
+#endif
+}
+
+size_t CpuCachingAllocator::peak_held_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return peak_held_;
+}
+
+void CpuCachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  peak_held_ = held_;
 }
 
 size_t CpuCachingAllocator::cached_bytes() const {

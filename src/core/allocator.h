@@ -17,6 +17,9 @@ class Allocator {
   virtual void* allocate(size_t bytes) = 0;  // 64-byte aligned; throws sv::Error when out of memory
   virtual void deallocate(void* p, size_t bytes) = 0;
   virtual Device device() const { return Device::CPU; }
+  // Hands blocks kept for reuse back to the system: between stages whose shapes differ (the transformer's
+  // activations are no use to the VAE), so one stage's cache does not sit beside the next one's peak.
+  virtual void release_cached() {}
 };
 
 class CpuCachingAllocator : public Allocator {
@@ -25,8 +28,12 @@ class CpuCachingAllocator : public Allocator {
   ~CpuCachingAllocator() override;
   void* allocate(size_t bytes) override;
   void deallocate(void* p, size_t bytes) override;
-  void release_cached();  // return every cached block to the system
+  void release_cached() override;
   size_t cached_bytes() const;
+  // High-water mark of the bytes this allocator holds from the system (live blocks and cached ones,
+  // by size class), since construction or reset_peak.
+  size_t peak_held_bytes() const;
+  void reset_peak();
 
   // Blocks are rounded to size classes so near-identical requests share blocks.
   static size_t size_class(size_t bytes);
@@ -35,6 +42,7 @@ class CpuCachingAllocator : public Allocator {
   mutable std::mutex mu_;
   std::multimap<size_t, void*> free_;
   size_t cached_ = 0, max_cached_;
+  size_t held_ = 0, peak_held_ = 0;
 };
 
 }  // namespace sv

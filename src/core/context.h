@@ -26,6 +26,7 @@ class Context {
   Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, allocator_); }
   Tensor zeros(const Shape& shape, DType dtype = DType::F32) const;
   const std::shared_ptr<Allocator>& allocator() const { return allocator_; }
+  void release_cached() const { allocator_->release_cached(); }
   // The GPU behind a CUDA context (null on the CPU).
   DeviceRuntime* runtime() const { return runtime_.get(); }
   // A tensor on this context's device (uploaded from the host when needed; already-there tensors are

@@ -67,4 +67,26 @@ size_t host_available_bytes() {
   return avail;
 }
 
+size_t host_peak_rss_bytes() {
+  size_t bytes = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %llu kB", &kb) == 1) {
+        bytes = static_cast<size_t>(kb) * 1024;
+        break;
+      }
+    std::fclose(f);
+  }
+  return bytes;
+}
+
+bool reset_host_peak_rss() {
+  FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (!f) return false;
+  const bool ok = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && ok;
+}
+
 }  // namespace sv

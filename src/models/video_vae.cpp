@@ -34,9 +34,9 @@ void VideoVae::decode_streamed(Context& ctx, const Tensor& z, const FrameSink& s
 }
 
 void VideoVae::check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling) const {
-  const size_t need = decode_bytes_lower_bound(h, w, tiling), have = ctx.available_bytes();
+  const size_t need = decode_bytes(h, w, tiling), have = ctx.available_bytes();
   const int64_t f = info().spatial_factor;
-  SV_CHECK(have >= need, "the VAE decode of ", w * f, " x ", h * f, " frames needs at least ", need >> 20, " MiB of ",
+  SV_CHECK(have >= need, "the VAE decode of ", w * f, " x ", h * f, " frames needs about ", need >> 20, " MiB of ",
            ctx.memory_name(), ", ", have >> 20, " MiB are available",
            ctx.runtime() ? std::string(" on ") + ctx.runtime()->name() : std::string());
 }

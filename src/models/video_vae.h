@@ -76,9 +76,10 @@ class VideoVae {
   // time, finished frames to `sink` as they come.
   void decode_streamed(Context& ctx, const Tensor& z, const FrameSink& sink, const VaeTiling& tiling = {}) const;
 
-  // A lower bound on the device memory a streamed decode of h x w latents needs (what one latent frame's
-  // activations and the caches take); check_decode_fits throws one line when the device has less.
-  virtual size_t decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling = {}) const = 0;
+  // The device memory a streamed decode of h x w latents takes (one latent frame's activations, the
+  // causal caches and the finished frames), calibrated against measured peaks like MemoryEstimate;
+  // check_decode_fits throws one line when the device has less available.
+  virtual size_t decode_bytes(int64_t h, int64_t w, const VaeTiling& tiling = {}) const = 0;
   void check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling = {}) const;
 };
 

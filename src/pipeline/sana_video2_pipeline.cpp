@@ -115,16 +115,25 @@ void SanaVideo2Pipeline::validate(const GenerateParams& p) const {
   }
 }
 
-void SanaVideo2Pipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
+MemoryEstimate SanaVideo2Pipeline::estimate_memory(const GenerateParams& p, bool decode) const {
   const int64_t f = vae_->info().spatial_factor;
   const int64_t h = p.height / f, w = p.width / f, T = (p.frames - 1) / vae_->info().temporal_factor + 1;
   const int batch = p.guidance_scale > 1.0 && sampler_of(p) != "dmd" ? 2 : 1;
+  MemoryEstimate m;
+  m.denoise = transformer_->forward_bytes(batch, T, h, w);
+  if (decode) m.decode = vae_->decode_bytes(h, w, p.vae_tiling);
+  return m;
+}
+
+void SanaVideo2Pipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
+  const int64_t T = (p.frames - 1) / vae_->info().temporal_factor + 1;
+  const bool cfg = p.guidance_scale > 1.0 && sampler_of(p) != "dmd";
+  const MemoryEstimate m = estimate_memory(p, decode);
   const size_t have = ctx.available_bytes();
-  const size_t need = transformer_->forward_bytes_lower_bound(batch, T, h, w);
-  SV_CHECK(need <= have, p.width, " x ", p.height, " with ", T, " latent frames", batch > 1 ? " (CFG batch 2)" : "",
-           " needs at least ", need >> 20, " MiB of ", ctx.memory_name(), " for the transformer, ", have >> 20,
+  SV_CHECK(m.denoise <= have, p.width, " x ", p.height, " with ", T, " latent frames", cfg ? " (CFG batch 2)" : "",
+           " needs about ", m.denoise >> 20, " MiB of ", ctx.memory_name(), " for the transformer, ", have >> 20,
            " MiB are available");
-  if (decode) vae_->check_decode_fits(ctx, h, w, p.vae_tiling);
+  if (decode) vae_->check_decode_fits(ctx, p.height / vae_->info().spatial_factor, p.width / vae_->info().spatial_factor, p.vae_tiling);
 }
 
 // 1. The release's prompt handling: CHI + the prompt (stripped, " motion score: N." appended, not

@@ -23,6 +23,7 @@ class SanaVideo2Pipeline : public VideoPipeline {
 
   void validate(const GenerateParams& p) const override;
   void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const override;
+  MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const override;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const override;
   const VideoVae& vae() const override { return *vae_; }
   int64_t size_multiple() const override;

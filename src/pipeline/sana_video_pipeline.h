@@ -31,7 +31,10 @@ class SanaVideoPipeline : public VideoPipeline {
   // binned size) or streamed VAE decode cannot fit in the memory ctx's device has available; the
   // message gives both. decode: frames will be decoded.
   void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const override;
+  MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const override;
   // The same for one forward over latent_frames at height x width (a long video's block).
+  MemoryEstimate estimate_memory_at(int height, int width, int64_t latent_frames, int batch, bool decode,
+                                    const VaeTiling& tiling = {}) const;
   void check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode,
                      const VaeTiling& tiling = {}) const;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const override;

@@ -64,11 +64,13 @@ GenerateResult run_stages(Context& ctx, const GenerateCallbacks& cb, const std::
   }
   r.latents = latents.to_host();
   r.seconds_denoise = seconds(t0);
+  ctx.release_cached();  // the memory checks count each stage alone
 
   if (cb.on_frames) {
     t0 = clock::now();
     r.cancelled = !decode_frames(ctx, vae, latents, tiling, cb);
     r.seconds_decode = seconds(t0);
+    ctx.release_cached();  // the next job's checks see the memory this one no longer uses
   }
   return r;
 }

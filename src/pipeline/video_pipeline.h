@@ -58,6 +58,14 @@ struct GenerateResult {
 
 class SanaVideoPipeline;
 
+// What one job takes on the context's device beyond the loaded weights, stage by stage (the allocator's
+// cache is released between them). Calibrated against measured peaks (`sv-bench memory`,
+// tests/test_memory_estimate.cpp): at or above what the job really takes, by a bounded margin.
+struct MemoryEstimate {
+  size_t denoise = 0;  // the latents, the text conditioning and one transformer forward (CFG batch included)
+  size_t decode = 0;   // the streamed VAE decode (0 when no frames are decoded)
+};
+
 class VideoPipeline {
  public:
   virtual ~VideoPipeline() = default;
@@ -66,6 +74,7 @@ class VideoPipeline {
 
   // Every argument check, naming the nearest valid sizes; no work.
   virtual void validate(const GenerateParams& p) const = 0;
+  virtual MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const = 0;
   // Refuses, before anything is allocated, a job that cannot fit in ctx's device memory.
   virtual void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const = 0;
   virtual GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const = 0;

@@ -8,6 +8,10 @@
 //     consume them; --tile: diffusers' spatial tiling, LTX-2 only)
 //   sv-bench long --model PIPELINE_DIR --seconds S [--width --height --fps 16]   (LongSANA block-wise
 //     video; frames converted to RGB bytes and dropped; prints frames/s and the peak memory)
+//   sv-bench memory --model PIPELINE_DIR --width --height --frames [--cfg --steps]   (one text-to-video job
+//     run twice; the second run's peak resident memory per stage, beyond the loaded weights, against the
+//     pipeline's MemoryEstimate: the calibration of the checks that refuse jobs too big for the machine;
+//     --check R exits 1 unless measured <= estimate <= R x measured + 64 MiB for both stages)
 //   sv-bench sgemm --size N   (one N x N x N fp32 GEMM through the engine's CPU GEMM path: the machine's
 //     SGEMM peak the DiT's achieved GFLOP/s is compared with; adds "gflops")
 //   --device cuda[:N] --dtype bf16|fp32: dit / gemma2 / vae-decode on the GPU (inputs uploaded once, each timed run
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "core/context.h"
+#include "core/host_memory.h"
 #include "io/safetensors.h"
 #include "io/video_writer.h"
 #include "models/gemma2/gemma2.h"
@@ -68,13 +73,14 @@ int main(int argc, char** argv) {
     SV_CHECK(argc >= 2, "usage: sv-bench dit|gemma2 --model DIR --inputs IN.safetensors [--iters 5] [--warmup 1] [--threads N]");
     const std::string mode = argv[1];
     SV_CHECK(mode == "dit" || mode == "sv2" || mode == "gemma2" || mode == "vae-decode" || mode == "pipeline" ||
-                 mode == "long" || mode == "sgemm",
-             "unknown mode '", mode, "' (dit, sv2, gemma2, vae-decode, pipeline, long, sgemm)");
+                 mode == "long" || mode == "sgemm" || mode == "memory",
+             "unknown mode '", mode, "' (dit, sv2, gemma2, vae-decode, pipeline, long, sgemm, memory)");
     double seconds = 10;
     int fps = 16;
     sv::pipeline::GenerateParams gp;
     int stream = 1;
     int64_t size = 4096;
+    double check = 0;
     sv::VaeTiling tiling;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
@@ -97,6 +103,7 @@ int main(int argc, char** argv) {
       else if (k == "--seconds") seconds = std::stod(v);
       else if (k == "--fps") fps = std::stoi(v);
       else if (k == "--size") size = std::stoll(v);
+      else if (k == "--check") check = std::stod(v);
       else SV_THROW("unknown option ", k);
     }
     const sv::Placement place = sv::parse_placement(device, dtype);
@@ -144,6 +151,54 @@ int main(int argc, char** argv) {
       std::printf("{\"engine\": \"sana-video\", \"encode_s\": %.6f, \"denoise_s\": %.6f, \"decode_s\": %.6f, \"total_s\": %.6f",
                   med(enc), med(den), med(dec), med(enc) + med(den) + med(dec));
       print_device_and_close(ctx, dtype);
+      return 0;
+    }
+    if (mode == "memory") {
+      // The first run touches the weights' pages and the code, so that the second run's peaks are the job's.
+      SV_CHECK(!ctx.runtime(), "sv-bench memory measures host memory: run it with --device cpu");
+      auto pl = sv::pipeline::VideoPipeline::load(model, &ctx);
+      if (gp.prompt.empty()) gp.prompt = "a red circle moving left";
+      const sv::pipeline::MemoryEstimate est = pl->estimate_memory(gp, true);
+      size_t base = 0, denoise = 0, decode = 0, held_denoise = 0, held_decode = 0;
+      auto* alloc = dynamic_cast<sv::CpuCachingAllocator*>(ctx.allocator().get());
+      sv::pipeline::GenerateCallbacks cb;
+      cb.on_frames = to_rgb_like_a_writer;
+      cb.progress = [&](const char* stage, int step, int) {
+        if (std::string(stage) == "encode" && step == 0) {
+          SV_CHECK(sv::reset_host_peak_rss(), "this kernel refuses to reset the peak resident set");
+          base = sv::host_peak_rss_bytes();
+          alloc->reset_peak();
+        } else if (std::string(stage) == "decode" && step == 0) {
+          denoise = sv::host_peak_rss_bytes() - base;  // the cache is released before decoding starts
+          held_denoise = alloc->peak_held_bytes();
+          alloc->reset_peak();
+          SV_CHECK(sv::reset_host_peak_rss(), "this kernel refuses to reset the peak resident set");
+          base = sv::host_peak_rss_bytes();
+        }
+      };
+      for (int i = 0; i < 2; ++i) {
+        pl->generate(ctx, gp, cb);
+        decode = sv::host_peak_rss_bytes() - base;
+        held_decode = alloc->peak_held_bytes();
+        ctx.release_cached();
+      }
+      auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };
+      std::printf("{\"engine\": \"sana-video\", \"width\": %d, \"height\": %d, \"frames\": %d, \"cfg\": %.2f, "
+                  "\"denoise_mib\": %.1f, \"denoise_estimate_mib\": %.1f, \"decode_mib\": %.1f, "
+                  "\"decode_estimate_mib\": %.1f, \"denoise_allocator_mib\": %.1f, \"decode_allocator_mib\": %.1f, "
+                  "\"peak_rss_mib\": %.1f}\n",
+                  gp.width, gp.height, gp.frames, gp.guidance_scale, mib(denoise), mib(est.denoise), mib(decode),
+                  mib(est.decode), mib(held_denoise), mib(held_decode), peak_rss_mib());
+      if (check > 0) {
+        // The fixed 64 MiB the estimates add (thread stacks, GEMM packing) dominates tiny jobs.
+        auto within = [&](size_t measured, size_t estimate) {
+          return measured <= estimate && estimate <= check * measured + (size_t(64) << 20);
+        };
+        SV_CHECK(within(denoise, est.denoise), "denoise: measured ", mib(denoise), " MiB against an estimate of ",
+                 mib(est.denoise), " MiB, outside [1, ", check, "] x measured + 64 MiB");
+        SV_CHECK(within(decode, est.decode), "decode: measured ", mib(decode), " MiB against an estimate of ",
+                 mib(est.decode), " MiB, outside [1, ", check, "] x measured + 64 MiB");
+      }
       return 0;
     }
     if (mode == "sgemm") {

@@ -18,9 +18,11 @@ Usage: python tools/bench/bench_dit_cpu.py [--build build] [--threads 2] [--iter
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import median_round, run_json  # noqa: E402
 
 PEER = r"""
 import json, resource, sys, time, torch
@@ -101,9 +103,8 @@ def main():
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
 
         def peer_run(d, dtype, count):
-            r = subprocess.run([sys.executable, "-c", PEER, d, inp, str(a.threads), str(a.iters), str(a.warmup), dtype,
-                                "1" if count else "0"], check=True, capture_output=True, text=True, env=env)
-            return json.loads(r.stdout.strip().splitlines()[-1])
+            return run_json([sys.executable, "-c", PEER, d, inp, str(a.threads), str(a.iters), str(a.warmup), dtype,
+                             "1" if count else "0"], env)
 
         peers = {"fp32": []}
         if bdir:
@@ -114,17 +115,13 @@ def main():
             for dtype in peers:
                 peers[dtype].append(peer_run(bdir if dtype == "bf16" else mdir, dtype, i == 0 and dtype == "fp32"))
             flops = flops or peers["fp32"][0]["flops"]
-            r = subprocess.run([os.path.join(a.build, "sv-bench"), "dit", "--model", bdir or mdir, "--inputs", inp,
-                                "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
-                               check=True, capture_output=True, text=True, env=env)
-            oursl.append(json.loads(r.stdout.strip().splitlines()[-1]))
-        r = subprocess.run([os.path.join(a.build, "sv-bench"), "sgemm", "--size", "4096", "--threads", str(a.threads),
-                            "--iters", "3"], check=True, capture_output=True, text=True, env=env)
-        sgemm = json.loads(r.stdout.strip().splitlines()[-1])
+            oursl.append(run_json([os.path.join(a.build, "sv-bench"), "dit", "--model", bdir or mdir, "--inputs", inp,
+                                   "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)], env))
+        sgemm = run_json([os.path.join(a.build, "sv-bench"), "sgemm", "--size", "4096", "--threads", str(a.threads),
+                          "--iters", "3"], env)
 
     def med(runs):
-        best = sorted(runs, key=lambda r: r["median_s"])[len(runs) // 2]
-        best["round_medians_s"] = [r["median_s"] for r in runs]
+        best = median_round(runs)
         best["gflops"] = flops / best["median_s"] / 1e9
         return best
 

@@ -13,9 +13,11 @@ Usage: python tools/bench/bench_gemma2_cpu.py [--build build] [--threads 2] [--d
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import alternate, median_round  # noqa: E402
 
 PEER = r"""
 import json, sys, time, torch
@@ -66,19 +68,11 @@ def main():
         inp = os.path.join(tmp, "inputs.safetensors")
         save_file({"input_ids": ids, "attention_mask": mask}, inp)
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-        peers, ours = [], []
-        for _ in range(a.rounds):
-            r = subprocess.run([sys.executable, "-c", PEER, mdir, inp, str(a.threads), str(a.iters), str(a.warmup)],
-                               check=True, capture_output=True, text=True, env=env)
-            peers.append(json.loads(r.stdout.strip().splitlines()[-1]))
-            r = subprocess.run([os.path.join(a.build, "sv-bench"), "gemma2", "--model", mdir, "--inputs", inp,
-                                "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)],
-                               check=True, capture_output=True, text=True, env=env)
-            ours.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    peer = sorted(peers, key=lambda r: r["median_s"])[len(peers) // 2]
-    mine = sorted(ours, key=lambda r: r["median_s"])[len(ours) // 2]
-    peer["round_medians_s"] = [r["median_s"] for r in peers]
-    mine["round_medians_s"] = [r["median_s"] for r in ours]
+        runs = alternate(a.rounds, {
+            "transformers": [sys.executable, "-c", PEER, mdir, inp, str(a.threads), str(a.iters), str(a.warmup)],
+            "sana_video": [os.path.join(a.build, "sv-bench"), "gemma2", "--model", mdir, "--inputs", inp,
+                           "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)]}, env)
+    peer, mine = median_round(runs["transformers"]), median_round(runs["sana_video"])
     summary = {"workload": f"gemma2 8L D1152 vocab 256000, {a.tokens} tokens, weights {a.dtype}", "threads": a.threads,
                "sana_video": mine, "transformers": peer, "speedup_vs_transformers": peer["median_s"] / mine["median_s"]}
     print(json.dumps(summary, indent=1))

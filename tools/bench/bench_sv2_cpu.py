@@ -20,6 +20,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import alternate, median_round  # noqa: E402
 PEER = r"""
 import json, sys, time, torch
 sys.path.insert(0, sys.argv[6])
@@ -109,16 +111,8 @@ def main():
         r, g = load_file(ref)["sample"], load_file(got)["sample"]
         parity = {"max_abs_diff": float((r - g).abs().max()), "max_abs_ref": float(r.abs().max())}
         parity["ratio"] = parity["max_abs_diff"] / parity["max_abs_ref"]
-        peers, oursl = [], []
-        for _ in range(a.rounds):
-            p = subprocess.run(peer_cmd, check=True, capture_output=True, text=True, env=env)
-            peers.append(json.loads(p.stdout.strip().splitlines()[-1]))
-            o = subprocess.run(ours_cmd, check=True, capture_output=True, text=True, env=env)
-            oursl.append(json.loads(o.stdout.strip().splitlines()[-1]))
-    peer = sorted(peers, key=lambda r: r["median_s"])[len(peers) // 2]
-    ours = sorted(oursl, key=lambda r: r["median_s"])[len(oursl) // 2]
-    peer["round_medians_s"] = [r["median_s"] for r in peers]
-    ours["round_medians_s"] = [r["median_s"] for r in oursl]
+        runs = alternate(a.rounds, {"official": peer_cmd, "sana_video": ours_cmd}, env)
+    peer, ours = median_round(runs["official"]), median_round(runs["sana_video"])
     summary = {"workload": f"sana_video2_cpu {a.depth}L D{a.hidden} latent {a.latent} text {a.text_len}",
                "threads": a.threads,
                "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t"),

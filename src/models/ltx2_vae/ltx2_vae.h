@@ -34,7 +34,7 @@ class AutoencoderKLLTX2Video : public VideoVae {
   void check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
   Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling = {}) const override;
   std::unique_ptr<VideoVae::DecodeStream> decode_stream(const VaeTiling& tiling = {}) const override;
-  size_t decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
+  size_t decode_bytes(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
 
   // The encoder's conv_out output [B, latent_channels + 1, T, h, w]: the posterior mean, then the one
   // log-variance channel diffusers repeats latent_channels times. x [B, C, F, H, W] with F = 1 + k

@@ -49,41 +49,51 @@ void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::s
   const Tensor mod = ops::add(ctx, in.tmod->reshape({B, T, 6, D}), scale_shift_table_);  // [B, T, 6, D]
   auto row = [&](int64_t i) { return mod.select(2, i); };                                 // [B, T, D] view
 
-  // 1. Linear self-attention.
-  Tensor h = ops::layer_norm_modulate(ctx, x, Tensor(), Tensor(), row(0), row(1), eps_);  // [B, N, D]
-  Tensor q = to_q_(ctx, h), k = to_k_(ctx, h), v = to_v_(ctx, h);
-  if (norm_q_.weight.defined()) {
-    q = norm_q_(ctx, q);
-    k = norm_k_(ctx, k);
+  // Each stage's tensors end with its scope: the Mix-FFN's 3 x hidden peak then sits beside x alone,
+  // which is what SanaVideoTransformer::forward_bytes counts.
+  {  // 1. Linear self-attention.
+    Tensor q, k, v;
+    {
+      const Tensor h = ops::layer_norm_modulate(ctx, x, Tensor(), Tensor(), row(0), row(1), eps_);  // [B, N, D]
+      q = to_q_(ctx, h), k = to_k_(ctx, h), v = to_v_(ctx, h);
+    }
+    if (norm_q_.weight.defined()) {
+      q = norm_q_(ctx, q);
+      k = norm_k_(ctx, k);
+    }
+    Tensor a;
+    if (causal) {
+      a = ops::linear_attention_cached(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, causal->vk, causal->ksum,
+                                       causal->vk_out, causal->ksum_out);
+    } else if (in.chunk_frames) {
+      std::vector<int64_t> starts;
+      for (int64_t f : *in.chunk_frames) starts.push_back(f * in.height * in.width);
+      a = ops::linear_attention_chunked(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, starts);
+    } else {
+      a = ops::linear_attention(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_);
+    }
+    q = k = v = Tensor();
+    a = to_out_(ctx, a);
+    ctx.dump(name + ".attn1", a);
+    ops::add_gated_(ctx, x, row(2), a);
   }
-  Tensor a;
-  if (causal) {
-    a = ops::linear_attention_cached(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, causal->vk, causal->ksum,
-                                     causal->vk_out, causal->ksum_out);
-  } else if (in.chunk_frames) {
-    std::vector<int64_t> starts;
-    for (int64_t f : *in.chunk_frames) starts.push_back(f * in.height * in.width);
-    a = ops::linear_attention_chunked(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_, starts);
-  } else {
-    a = ops::linear_attention(ctx, q, k, v, *in.rope_cos, *in.rope_sin, heads_);
-  }
-  a = to_out_(ctx, a);
-  ctx.dump(name + ".attn1", a);
-  ops::add_gated_(ctx, x, row(2), a);
 
-  // 2. Cross-attention: no norm, no modulation, no gate.
-  Tensor cq = cq_(ctx, x), ck = ck_(ctx, *in.caption), cv = cv_(ctx, *in.caption);
-  if (cnorm_q_.weight.defined()) {
-    cq = cnorm_q_(ctx, cq);
-    ck = cnorm_k_(ctx, ck);
+  {  // 2. Cross-attention: no norm, no modulation, no gate.
+    Tensor cq = cq_(ctx, x), ck = ck_(ctx, *in.caption), cv = cv_(ctx, *in.caption);
+    if (cnorm_q_.weight.defined()) {
+      cq = cnorm_q_(ctx, cq);
+      ck = cnorm_k_(ctx, ck);
+    }
+    Tensor c = ops::sdpa(ctx, cq, ck, cv, in.text_bias ? *in.text_bias : Tensor(), cross_heads_);
+    cq = Tensor();
+    c = cout_(ctx, c);
+    ctx.dump(name + ".attn2", c);
+    x = ops::add(ctx, x, c);
   }
-  Tensor c = cout_(ctx, ops::sdpa(ctx, cq, ck, cv, in.text_bias ? *in.text_bias : Tensor(), cross_heads_));
-  ctx.dump(name + ".attn2", c);
-  x = ops::add(ctx, x, c);
 
   // 3. GLUMBTempConv on the modulated norm2 output, channels-last throughout.
-  h = ops::layer_norm_modulate(ctx, x, norm2_w_, norm2_b_, row(3), row(4), eps_);
-  Tensor f = conv_inverted_(ctx, h, ops::Act::SiLU);                                   // [B, N, 2Fh]
+  Tensor f = conv_inverted_(ctx, ops::layer_norm_modulate(ctx, x, norm2_w_, norm2_b_, row(3), row(4), eps_),
+                            ops::Act::SiLU);                                           // [B, N, 2Fh]
   f = f.reshape({B * in.frames, in.height, in.width, 2 * hidden_});
   f = ops::depthwise_conv3x3_glu(ctx, f, conv_depth_w_, conv_depth_b_);               // [B*F', H', W', Fh]
   f = conv_point_(ctx, f);                                                             // [B*F', H', W', D]

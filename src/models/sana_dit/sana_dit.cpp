@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include "io/weight_binder.h"
-#include "models/sana_dit/rope3d.h"
 #include "nn/text_mask.h"
 #include "ops/ops.h"
 
@@ -18,7 +17,7 @@ std::unique_ptr<SanaVideoTransformer> SanaVideoTransformer::load(const std::stri
 }
 
 SanaVideoTransformer::SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place)
-    : cfg_(cfg) {
+    : rope_(cfg.attention_head_dim, cfg.rope_max_seq_len), cfg_(cfg) {
   io::WeightBinder binder(weights, place);
   io::Scope s(binder);
   const int64_t D = cfg.inner_dim();
@@ -55,24 +54,6 @@ struct SanaVideoTransformer::Prepared {
   }
 };
 
-void SanaVideoTransformer::rope_tables(const Context& ctx, int64_t Fp, int64_t Hp, int64_t Wp, int64_t offset, Tensor* cos,
-                                       Tensor* sin) const {
-  std::lock_guard<std::mutex> lock(rope_mu_);
-  for (const RopeEntry& e : rope_cache_)
-    if (e.f == Fp && e.h == Hp && e.w == Wp && e.offset == offset && e.where == ctx.allocator().get()) {
-      *cos = e.cos, *sin = e.sin;
-      return;
-    }
-  RopeEntry e{Fp, Hp, Wp, offset, ctx.allocator().get(), Tensor(), Tensor()};
-  rope3d_tables(cfg_.attention_head_dim, cfg_.rope_max_seq_len, Fp, Hp, Wp, &e.cos, &e.sin, offset);
-  e.cos = ctx.to_device(e.cos);
-  e.sin = ctx.to_device(e.sin);
-  *cos = e.cos, *sin = e.sin;
-  // A few entries: the CFG loop's one shape, LongSANA's blocks at their offsets (one new offset per block).
-  if (rope_cache_.size() >= 4) rope_cache_.erase(rope_cache_.begin());
-  rope_cache_.push_back(std::move(e));
-}
-
 SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const {
   const Config& c = cfg_;
   const Tensor& hs = in.hidden_states;
@@ -106,7 +87,7 @@ SanaVideoTransformer::Prepared SanaVideoTransformer::prepare(Context& ctx, const
              "begin at 0 and ascend below ", Fp * p[0], " frames in multiples of ", p[0], "; got ", f, " at index ", i);
     r.chunk_frames.push_back(f / p[0]);
   }
-  rope_tables(ctx, Fp, Hp, Wp, frame_offset / p[0], &r.cos, &r.sin);
+  rope_.get(ctx, Fp, Hp, Wp, frame_offset / p[0], &r.cos, &r.sin);
 
   // 1. Patch embedding -> tokens [B, N, D].
   r.x = ops::patch_embed(ctx, ctx.to_device(hs.device() == Device::CPU ? hs.to_f32() : hs).to_f32(), patch_w_, patch_b_);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/context.h"
+#include "nn/rope3d.h"
 #include "io/safetensors.h"
 #include "models/sana_dit/block.h"
 #include "models/sana_dit/causal_state.h"
@@ -35,13 +36,17 @@ class SanaVideoTransformer {
   SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
-  // Activations that must coexist in one forward on latents [batch, C, F, H, W]: the block's input,
-  // residual, attention q/k/v and the Mix-FFN's doubled hidden, in fp32 (a lower bound).
-  size_t forward_bytes_lower_bound(int64_t batch, int64_t F, int64_t H, int64_t W) const {
+  // The memory one forward on latents [batch, C, F, H, W] takes: per token, the Mix-FFN's peak (its
+  // doubled and gated hiddens beside the block input) and the attention's seven width-sized tensors,
+  // which the caching allocator keeps for the next block; the latents' copies around the forward; the
+  // RoPE tables. The factors were fitted to measured peaks (docs/memory.md) so as to stay above them.
+  size_t forward_bytes(int64_t batch, int64_t F, int64_t H, int64_t W) const {
     const auto& p = cfg_.patch_size;
-    const double tokens = static_cast<double>(batch) * (F / p[0]) * (H / p[1]) * (W / p[2]);
-    const double per = 4.0 * (5 * cfg_.inner_dim() + 2 * cfg_.ffn_hidden());
-    const double b = tokens * per;
+    const double tokens = static_cast<double>(F / p[0]) * (H / p[1]) * (W / p[2]);
+    const double per = 1.15 * 4.0 * (7.0 * cfg_.inner_dim() + 3.0 * cfg_.ffn_hidden());
+    const double latents = 6.0 * 4.0 * batch * cfg_.in_channels * F * H * W;
+    const double rope = 2.0 * 4.0 * tokens * cfg_.attention_head_dim;
+    const double b = batch * tokens * per + latents + rope + double(64 << 20);
     return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
   }
   // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.
@@ -55,16 +60,7 @@ class SanaVideoTransformer {
   BlockContribution context_block(Context& ctx, const Inputs& in, int64_t frame_offset, const CausalState& state) const;
 
  private:
-  // 3D RoPE tables of the last shapes seen, on the device of the context that asked: a denoising loop
-  // calls forward with one shape every step, and the tables are megabytes at 480p.
-  struct RopeEntry {
-    int64_t f = 0, h = 0, w = 0, offset = 0;
-    const void* where = nullptr;  // the asking context's allocator
-    Tensor cos, sin;
-  };
-  void rope_tables(const Context& ctx, int64_t Fp, int64_t Hp, int64_t Wp, int64_t offset, Tensor* cos, Tensor* sin) const;
-  mutable std::mutex rope_mu_;
-  mutable std::vector<RopeEntry> rope_cache_;
+  nn::Rope3dCache rope_;
 
   struct Prepared;
   Prepared prepare(Context& ctx, const Inputs& in, int64_t frame_offset) const;

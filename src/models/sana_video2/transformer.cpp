@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "io/weight_binder.h"
-#include "models/sana_dit/rope3d.h"
 #include "nn/text_mask.h"
 #include "ops/ops.h"
 
@@ -23,7 +22,10 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& dir, const Con
   return std::make_unique<Transformer>(cfg, src, place);
 }
 
-Transformer::Transformer(const Config& cfg, const io::TensorSource& weights, const Context* place) : cfg_(cfg) {
+Transformer::Transformer(const Config& cfg, const io::TensorSource& weights, const Context* place)
+    : cfg_(cfg),
+      rope_linear_(cfg.linear_head_dim, cfg.rope_max_seq_len),
+      rope_softmax_(cfg.softmax_head_dim, cfg.rope_max_seq_len) {
   io::WeightBinder binder(weights, place);
   io::Scope s(binder);
   const int64_t D = cfg.hidden_size;
@@ -84,10 +86,8 @@ Transformer::Prepared Transformer::prepare(Context& ctx, const Inputs& in) const
 
   Prepared r;
   r.B = B, r.Fp = Fp, r.Hp = Hp, r.Wp = Wp;
-  sana_dit::rope3d_tables(c.linear_head_dim, c.rope_max_seq_len, Fp, Hp, Wp, &r.cos_l, &r.sin_l);
-  sana_dit::rope3d_tables(c.softmax_head_dim, c.rope_max_seq_len, Fp, Hp, Wp, &r.cos_s, &r.sin_s);
-  r.cos_l = ctx.to_device(r.cos_l), r.sin_l = ctx.to_device(r.sin_l);
-  r.cos_s = ctx.to_device(r.cos_s), r.sin_s = ctx.to_device(r.sin_s);
+  rope_linear_.get(ctx, Fp, Hp, Wp, 0, &r.cos_l, &r.sin_l);
+  rope_softmax_.get(ctx, Fp, Hp, Wp, 0, &r.cos_s, &r.sin_s);
 
   r.x = ops::patch_embed(ctx, ctx.to_device(hs.to_host().to_f32()), patch_w_, patch_b_);
   ctx.dump("x_embedder", r.x);

@@ -11,6 +11,7 @@
 #include "models/sana_video2/config.h"
 #include "models/sana_video2/layer.h"
 #include "nn/linear.h"
+#include "nn/rope3d.h"
 
 namespace sv::sana_video2 {
 
@@ -27,13 +28,17 @@ class Transformer {
   Transformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
-  // Activations that must coexist in one forward on latents [batch, C, F, H, W], in fp32 (a lower bound):
-  // the routing sources (the input, every block sum, the partial sum), q/k/v and the SwiGLU hidden pair.
-  size_t forward_bytes_lower_bound(int64_t batch, int64_t F, int64_t H, int64_t W) const {
+  // The memory one forward on latents [batch, C, F, H, W] takes: per token the routing sources (the
+  // input, every block sum, the partial sum), q/k/v and the SwiGLU hidden pair, times the factor that
+  // measured peaks need (docs/memory.md: the allocator keeps each stage's blocks for the next layer),
+  // plus the latents' copies around the forward.
+  size_t forward_bytes(int64_t batch, int64_t F, int64_t H, int64_t W) const {
     const auto& p = cfg_.patch_size;
     const double tokens = static_cast<double>(batch) * (F / p[0]) * (H / p[1]) * (W / p[2]);
     const double blocks = static_cast<double>((cfg_.depth + cfg_.attn_res_block_size - 1) / cfg_.attn_res_block_size);
-    const double b = tokens * 4.0 * (cfg_.hidden_size * (blocks + 5) + 2.0 * cfg_.mlp_hidden);
+    const double latents = 6.0 * 4.0 * batch * cfg_.in_channels * F * H * W;
+    const double b = tokens * 2.0 * 4.0 * (cfg_.hidden_size * (blocks + 5) + 2.0 * cfg_.mlp_hidden) + latents +
+                     double(64 << 20);
     return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
   }
   // The flow velocity [B, out_channels, F, H, W] in F32. Named intermediates go to ctx.dump.
@@ -44,6 +49,7 @@ class Transformer {
   Prepared prepare(Context& ctx, const Inputs& in) const;
 
   Config cfg_;
+  nn::Rope3dCache rope_linear_, rope_softmax_;  // the linear and the softmax layers' head dims
   Tensor patch_w_, patch_b_;
   nn::Linear t_lin1_, t_lin2_, t_block_;
   nn::Linear y_fc1_, y_fc2_;

@@ -113,13 +113,33 @@ void check_latents(const Config& c, const Tensor& z) {
 }
 }  // namespace
 
-size_t AutoencoderKLWan::decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling&) const {
-  int64_t up = 1;
-  for (size_t i = 0; i + 1 < cfg_.dim_mult.size(); ++i) up *= 2;
-  const int64_t H = h * up, W = w * up, C = cfg_.decoder_base_dim * cfg_.dim_mult.front();
-  const size_t act = static_cast<size_t>(4 * C * H * W) * sizeof(float);  // one [C, 4, H, W] activation
-  const size_t cols = std::min<size_t>(size_t(512) << 20, static_cast<size_t>(C * 27 * 4 * H * W) * 2);
-  return 3 * act + cols;  // input, output and the cached/residual copy of a resblock, plus columns
+size_t AutoencoderKLWan::decode_bytes(int64_t h, int64_t w, const VaeTiling&) const {
+  // One latent frame's chunk, level by level as decode_chunk runs: every causal conv keeps its input's
+  // last two frames, and a resblock holds its input, the residual, a conv's padded input and output
+  // over the chunk's frames at that level. kPerFloat was fitted to the peak resident memory
+  // `sv-bench memory` measured on two decoder shapes (docs/memory.md), so that it is never below it.
+  constexpr double kPerFloat = 4.0 * 3.2;
+  std::vector<int64_t> dims{cfg_.decoder_base_dim * cfg_.dim_mult.back()};
+  for (auto it = cfg_.dim_mult.rbegin(); it != cfg_.dim_mult.rend(); ++it) dims.push_back(cfg_.decoder_base_dim * *it);
+  const std::vector<bool> tup(cfg_.temperal_downsample.rbegin(), cfg_.temperal_downsample.rend());
+  double px = static_cast<double>(h) * w, frames = 1, peak = 0, caches = 0;
+  const double convs_per_res = 2.0 * (cfg_.num_res_blocks + 1);
+  caches += dims[0] * px * 2 * 5;                      // conv_in and the middle resblocks
+  peak = std::max(peak, caches + 5.0 * dims[0] * px);  // the middle attention's q, k, v and output
+  for (size_t i = 0; i + 1 < dims.size(); ++i) {
+    const double c = static_cast<double>(dims[i + 1]);
+    caches += c * px * 2 * convs_per_res;
+    peak = std::max(peak, caches + 4.0 * c * px * frames);
+    if (i + 2 < dims.size()) {  // the upsampler: its time conv at this level, its output at the next
+      if (i < tup.size() && tup[i]) caches += c * px * 2, frames *= 2;
+      px *= 4;
+      peak = std::max(peak, caches + c * frames * px * 2);
+    }
+  }
+  caches += dims.back() * px * 2;                                     // conv_out
+  peak = std::max(peak, caches + (2.0 * dims.back() + 6) * px * frames);  // norm_out, conv_out, the RGB frames
+  const double b = peak * kPerFloat + double(64 << 20);
+  return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
 }
 
 Tensor AutoencoderKLWan::DecodeSession::push(Context& ctx, const Tensor& z_in) {

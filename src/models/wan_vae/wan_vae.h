@@ -42,9 +42,7 @@ class AutoencoderKLWan : public VideoVae {
   void check_decode_size(int64_t h, int64_t w, const VaeTiling& tiling) const override;
   Tensor encode_mean(Context& ctx, const Tensor& x, const VaeTiling& tiling) const override;
   std::unique_ptr<VideoVae::DecodeStream> decode_stream(const VaeTiling& tiling) const override;
-  // A lower bound on the device memory one streamed decode step needs for latents of h x w (the
-  // full-resolution activations of a four-frame chunk and the convolution's column buffer).
-  size_t decode_bytes_lower_bound(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
+  size_t decode_bytes(int64_t h, int64_t w, const VaeTiling& tiling = {}) const override;
 
   class DecodeSession {
    public:

@@ -1,7 +1,8 @@
 // Softmax attention on the GPU: scores by batched cuBLAS GEMMs into an fp32 buffer, a masked softmax
 // kernel (one warp per row, normaliser summed in double as the CPU does), then P @ V by GEMM.
 // Cross-attention (sdpa) has at most a few hundred caption keys, so the score buffer is small per
-// query row; long query sequences are processed in row chunks to bound it.
+// query row; long query sequences are processed in row chunks to bound it. Self-attention over the
+// video in bf16 contexts goes to the fused kernel instead (flash_attention.cu).
 #include "ops/cuda/cuda_common.cuh"
 
 namespace sv::cuda {
@@ -88,6 +89,8 @@ Tensor sdpa(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, con
   const Tensor bias = ctx.to_device(bias_in);
   Tensor out = ctx.empty(q.shape());
   if (B * N * D == 0 || L == 0) return out;
+  // bf16 contexts: the fused kernel (SANA-Video 2.0's head-256 anchors over the whole video).
+  if (ctx.compute_dtype() == DType::BF16 && !bias.defined() && flash_attention_bf16(ctx, q, k, v, out, heads)) return out;
   // Query rows per chunk: the score buffer H x rows x L stays under 256 Mi floats.
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 28) / std::max<int64_t>(heads * L, 1)));
   Tensor S = ctx.empty({heads, chunk, L});

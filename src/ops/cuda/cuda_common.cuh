@@ -40,7 +40,7 @@ class CachingAllocator : public Allocator {
   void* allocate(size_t bytes) override;
   void deallocate(void* p, size_t bytes) override;
   Device device() const override { return Device::CUDA; }
-  void release_cached();
+  void release_cached() override;
   size_t peak_bytes() const;
   void reset_peak();
   size_t cached_bytes() const;
@@ -134,6 +134,9 @@ Tensor convert(Context& ctx, const Tensor& x, DType dt);
 // dtypes (F32/BF16/F16), C F32. fast_f32: TF32 tensor cores for F32 operands (bf16 contexts).
 void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const void* A,
           DType ta, int64_t lda, const void* B, DType tb, int64_t ldb, float beta, float* C, int64_t ldc);
+// Softmax attention without a bias through the fused bf16 kernel (flash_attention.cu) when the head
+// dim is 32, 64, 128 or 256 and the GPU has bf16 tensor cores; false (nothing done) otherwise.
+bool flash_attention_bf16(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, int64_t heads);
 // Batched form with constant strides between the batch's matrices (in elements).
 void gemm_batched(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const void* A, DType ta, int64_t lda, int64_t sa, const void* B, DType tb, int64_t ldb, int64_t sb,

@@ -1,9 +1,9 @@
-#include "models/sana_dit/rope3d.h"
+#include "nn/rope3d.h"
 
 #include <cmath>
 #include <vector>
 
-namespace sv::sana_dit {
+namespace sv::nn {
 
 void rope3d_tables(int64_t head_dim, int64_t max_seq_len, int64_t frames, int64_t height, int64_t width, Tensor* cos_out,
                    Tensor* sin_out, int64_t frame_offset) {
@@ -44,4 +44,21 @@ void rope3d_tables(int64_t head_dim, int64_t max_seq_len, int64_t frames, int64_
       }
 }
 
-}  // namespace sv::sana_dit
+void Rope3dCache::get(const Context& ctx, int64_t frames, int64_t height, int64_t width, int64_t frame_offset, Tensor* cos,
+                      Tensor* sin) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const Entry& e : entries_)
+    if (e.f == frames && e.h == height && e.w == width && e.offset == frame_offset && e.where == ctx.allocator().get()) {
+      *cos = e.cos, *sin = e.sin;
+      return;
+    }
+  Entry e{frames, height, width, frame_offset, ctx.allocator().get(), Tensor(), Tensor()};
+  rope3d_tables(head_dim_, max_seq_len_, frames, height, width, &e.cos, &e.sin, frame_offset);
+  e.cos = ctx.to_device(e.cos);
+  e.sin = ctx.to_device(e.sin);
+  *cos = e.cos, *sin = e.sin;
+  if (entries_.size() >= 4) entries_.erase(entries_.begin());
+  entries_.push_back(std::move(e));
+}
+
+}  // namespace sv::nn
