@@ -1,6 +1,10 @@
 // Tensor views, strides and dtype conversion.
+#include <vector>
+
+#include "core/allocator.h"
 #include "core/context.h"
 #include "core/host_cpu.h"
+#include "core/host_memory.h"
 #include "core/tensor.h"
 #include "test_util.h"
 
@@ -51,6 +55,41 @@ TEST(Tensor, DtypeRoundTrips) {
 TEST(Tensor, RejectsBadShapes) {
   EXPECT_THROW(Tensor::empty({-1, 3}), Error);
   EXPECT_THROW(Tensor::empty({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}
+
+// The caching allocator's accounting, which `sv-bench memory` reads beside the resident set: blocks held
+// from the system (live + cached) by size class, the high-water mark, and the cache handed back.
+TEST(CpuCachingAllocator, CountsHeldBytesAndReleasesTheCache) {
+  CpuCachingAllocator a;
+  const size_t big = size_t(3) << 20, cls = CpuCachingAllocator::size_class(big);
+  void* p = a.allocate(big);
+  void* q = a.allocate(big);
+  EXPECT_EQ(a.peak_held_bytes(), 2 * cls);
+  a.deallocate(p, big);  // cached, still held
+  EXPECT_EQ(a.cached_bytes(), cls);
+  void* r = a.allocate(big);  // reuses the cached block: no new peak
+  EXPECT_EQ(r, p);
+  EXPECT_EQ(a.peak_held_bytes(), 2 * cls);
+  a.deallocate(q, big);
+  a.deallocate(r, big);
+  a.reset_peak();
+  EXPECT_EQ(a.peak_held_bytes(), 2 * cls);  // the cache is held
+  a.release_cached();
+  EXPECT_EQ(a.cached_bytes(), 0u);
+  a.reset_peak();
+  EXPECT_EQ(a.peak_held_bytes(), 0u);
+}
+
+// The peak resident set the memory calibration reads, and its reset to the current resident set.
+TEST(HostMemory, PeakResidentSetResets) {
+  if (!reset_host_peak_rss()) GTEST_SKIP() << "skipped: this kernel refuses /proc/self/clear_refs";
+  const size_t before = host_peak_rss_bytes();
+  {
+    std::vector<char> touched(size_t(64) << 20, 1);
+    EXPECT_GE(host_peak_rss_bytes(), before + (size_t(60) << 20)) << static_cast<int>(touched[12345]);
+  }
+  ASSERT_TRUE(reset_host_peak_rss());
+  EXPECT_LT(host_peak_rss_bytes(), before + (size_t(32) << 20));
 }
 
 }  // namespace

@@ -91,12 +91,30 @@ void Block::forward(Context& ctx, Tensor& x, const BlockInputs& in, const std::s
     x = ops::add(ctx, x, c);
   }
 
-  // 3. GLUMBTempConv on the modulated norm2 output, channels-last throughout.
-  Tensor f = conv_inverted_(ctx, ops::layer_norm_modulate(ctx, x, norm2_w_, norm2_b_, row(3), row(4), eps_),
-                            ops::Act::SiLU);                                           // [B, N, 2Fh]
-  f = f.reshape({B * in.frames, in.height, in.width, 2 * hidden_});
-  f = ops::depthwise_conv3x3_glu(ctx, f, conv_depth_w_, conv_depth_b_);               // [B*F', H', W', Fh]
-  f = conv_point_(ctx, f);                                                             // [B*F', H', W', D]
+  // 3. GLUMBTempConv on the modulated norm2 output, channels-last throughout. The inverted conv, the
+  // depthwise GLU and the point conv see one frame at a time, so they run a few frames at a time: their
+  // 3 x hidden peak is a chunk's (kFfnChunkTokens), not the whole video's.
+  const int64_t images = B * in.frames, HW = in.height * in.width, step = ffn_chunk_images(images, HW);
+  auto spatial = [&](const Tensor& h) {  // [n, HW, D] -> [n, H', W', D]
+    const int64_t n = h.size(0);
+    Tensor g = conv_inverted_(ctx, h, ops::Act::SiLU);                                                // [n, HW, 2Fh]
+    g = ops::depthwise_conv3x3_glu(ctx, g.reshape({n, in.height, in.width, 2 * hidden_}), conv_depth_w_,
+                                   conv_depth_b_);                                                      // [n, H', W', Fh]
+    return conv_point_(ctx, g);
+  };
+  Tensor f;
+  {
+    const Tensor h = ops::layer_norm_modulate(ctx, x, norm2_w_, norm2_b_, row(3), row(4), eps_).reshape({images, HW, D});
+    if (step >= images) {
+      f = spatial(h);
+    } else {
+      f = ctx.empty({images, in.height, in.width, D});
+      for (int64_t i0 = 0; i0 < images; i0 += step) {
+        const int64_t n = std::min(step, images - i0);
+        ops::copy_(ctx, spatial(h.narrow(0, i0, n)), f.narrow(0, i0, n));
+      }
+    }
+  }
   f = f.reshape({B, in.frames, in.height * in.width, D});
   if (causal && causal->conv_out) *causal->conv_out = f.narrow(1, in.frames - 1, 1).clone();
   std::vector<int64_t> cut;

@@ -1,6 +1,7 @@
 // SanaVideoTransformerBlock (diffusers transformer_sana_video.py): modulated LayerNorm, ReLU linear
 // self-attention with 3D RoPE, cross-attention to the caption, GLUMBTempConv feed-forward.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ struct CausalLayer {
   Tensor conv_frame;  // previous block's last FFN frame before the temporal conv, [B, 1, H'*W', D]
   Tensor *vk_out = nullptr, *ksum_out = nullptr, *conv_out = nullptr;
 };
+
+// Tokens the Mix-FFN's frame-wise part (inverted conv, depthwise GLU, point conv) takes at once: whole
+// frames, at least one, up to this many tokens (GEMMs of this height keep a CPU or a GPU busy).
+constexpr int64_t kFfnChunkTokens = int64_t(1) << 14;
+inline int64_t ffn_chunk_images(int64_t images, int64_t tokens_per_image) {
+  return std::max<int64_t>(1, std::min<int64_t>(images, kFfnChunkTokens / std::max<int64_t>(1, tokens_per_image)));
+}
 
 class Block {
  public:

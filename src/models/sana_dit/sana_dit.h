@@ -36,17 +36,18 @@ class SanaVideoTransformer {
   SanaVideoTransformer(const Config& cfg, const io::TensorSource& weights, const Context* place = nullptr);
 
   const Config& config() const { return cfg_; }
-  // The memory one forward on latents [batch, C, F, H, W] takes: per token, the Mix-FFN's peak (its
-  // doubled and gated hiddens beside the block input) and the attention's seven width-sized tensors,
-  // which the caching allocator keeps for the next block; the latents' copies around the forward; the
-  // RoPE tables. The factors were fitted to measured peaks (docs/memory.md) so as to stay above them.
+  // The memory one forward on latents [batch, C, F, H, W] takes: per token, the attention's seven
+  // width-sized tensors, which the caching allocator keeps for the next block; per token of one Mix-FFN
+  // chunk (block.h), its doubled and gated hiddens and its output; the latents' copies around the forward;
+  // the RoPE tables. The factor was fitted to measured peaks (docs/memory.md) so as to stay above them.
   size_t forward_bytes(int64_t batch, int64_t F, int64_t H, int64_t W) const {
     const auto& p = cfg_.patch_size;
-    const double tokens = static_cast<double>(F / p[0]) * (H / p[1]) * (W / p[2]);
-    const double per = 1.15 * 4.0 * (7.0 * cfg_.inner_dim() + 3.0 * cfg_.ffn_hidden());
+    const double hw = static_cast<double>(H / p[1]) * (W / p[2]), tokens = (F / p[0]) * hw;
+    const double chunk = static_cast<double>(ffn_chunk_images(batch * (F / p[0]), static_cast<int64_t>(hw))) * hw;
+    const double act = batch * tokens * 7.0 * cfg_.inner_dim() + chunk * (3.0 * cfg_.ffn_hidden() + cfg_.inner_dim());
     const double latents = 6.0 * 4.0 * batch * cfg_.in_channels * F * H * W;
     const double rope = 2.0 * 4.0 * tokens * cfg_.attention_head_dim;
-    const double b = batch * tokens * per + latents + rope + double(64 << 20);
+    const double b = 1.15 * 4.0 * act + latents + rope + double(64 << 20);
     return b > 1e18 ? static_cast<size_t>(1e18) : static_cast<size_t>(b);
   }
   // Returns `sample` [B, C_out, F'*pt, H'*ph, W'*pw] in F32. Named intermediates go to ctx.dump.

@@ -118,7 +118,7 @@ size_t AutoencoderKLWan::decode_bytes(int64_t h, int64_t w, const VaeTiling&) co
   // last two frames, and a resblock holds its input, the residual, a conv's padded input and output
   // over the chunk's frames at that level. kPerFloat was fitted to the peak resident memory
   // `sv-bench memory` measured on two decoder shapes (docs/memory.md), so that it is never below it.
-  constexpr double kPerFloat = 4.0 * 3.2;
+  constexpr double kPerFloat = 4.0 * 3.45;
   std::vector<int64_t> dims{cfg_.decoder_base_dim * cfg_.dim_mult.back()};
   for (auto it = cfg_.dim_mult.rbegin(); it != cfg_.dim_mult.rend(); ++it) dims.push_back(cfg_.decoder_base_dim * *it);
   const std::vector<bool> tup(cfg_.temperal_downsample.rbegin(), cfg_.temperal_downsample.rend());

@@ -166,7 +166,7 @@ bool flash_attention_bf16(Context& ctx, const Tensor& q, const Tensor& k, const 
   SV_CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, rt(ctx).index()));
   if (major < 8) return false;  // bf16 tensor cores
   const size_t need = C == 32 ? Smem<32>::bytes : C == 64 ? Smem<64>::bytes : C == 128 ? Smem<128>::bytes : Smem<256>::bytes;
-  if (need > static_cast<size_t>(smem)) return false;  // head 256 takes 192 KiB: Hopper yes, A100 no
+  if (need > static_cast<size_t>(smem)) return false;  // head 256 takes 191 KiB: Hopper yes, A100 no
   switch (C) {
     case 32: launch<32>(ctx, q, k, v, out, heads); return true;
     case 64: launch<64>(ctx, q, k, v, out, heads); return true;
