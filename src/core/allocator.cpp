@@ -24,12 +24,15 @@ CpuCachingAllocator::~CpuCachingAllocator() { release_cached(); }
 void* CpuCachingAllocator::allocate(size_t bytes) {
   const size_t sz = size_class(bytes);
   {
+    // Best fit up to 1.5x: a forward whose last chunk is smaller (the Mix-FFN's frames, a short last
+    // block) reuses the full chunk's blocks instead of holding a second set beside them.
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = free_.find(sz);
-    if (it != free_.end()) {
+    auto it = free_.lower_bound(sz);
+    if (it != free_.end() && it->first <= sz + sz / 2) {
       void* p = it->second;
+      live_.emplace(p, it->first);
+      cached_ -= it->first;
       free_.erase(it);
-      cached_ -= sz;
       return p;
     }
   }
@@ -40,6 +43,7 @@ void* CpuCachingAllocator::allocate(size_t bytes) {
   }
   SV_CHECK(p, "out of host memory: could not allocate ", bytes, " bytes");
   std::lock_guard<std::mutex> lock(mu_);
+  live_.emplace(p, sz);
   held_ += sz;
   peak_held_ = std::max(peak_held_, held_);
   return p;
@@ -47,9 +51,14 @@ void* CpuCachingAllocator::allocate(size_t bytes) {
 
 void CpuCachingAllocator::deallocate(void* p, size_t bytes) {
   if (!p) return;
-  const size_t sz = size_class(bytes);
+  size_t sz = size_class(bytes);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const auto live = live_.find(p);
+    if (live != live_.end()) {  // the block's own size: it may be larger than this request's class
+      sz = live->second;
+      live_.erase(live);
+    }
     if (cached_ + sz <= max_cached_) {
       free_.emplace(sz, p);
       cached_ += sz;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/device.h"
 
@@ -35,12 +36,14 @@ class CpuCachingAllocator : public Allocator {
   size_t peak_held_bytes() const;
   void reset_peak();
 
-  // Blocks are rounded to size classes so near-identical requests share blocks.
+  // Blocks are rounded to size classes so near-identical requests share blocks; a request takes the
+  // smallest cached block of its class or up to 1.5x larger.
   static size_t size_class(size_t bytes);
 
  private:
   mutable std::mutex mu_;
   std::multimap<size_t, void*> free_;
+  std::unordered_map<void*, size_t> live_;  // handed-out blocks and their sizes
   size_t cached_ = 0, max_cached_;
   size_t held_ = 0, peak_held_ = 0;
 };
