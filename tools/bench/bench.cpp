@@ -44,16 +44,7 @@ void to_rgb_like_a_writer(const sv::Tensor& f) {
 }
 
 // VmHWM, not ru_maxrss: the latter survives exec and would report a forking parent's peak.
-double peak_rss_mib() {
-  double hwm_kib = 0;
-  if (FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmHWM: %lf kB", &hwm_kib) == 1) break;
-    std::fclose(f);
-  }
-  return hwm_kib / 1024.0;
-}
+double peak_rss_mib() { return static_cast<double>(sv::host_peak_rss_bytes()) / (1 << 20); }
 
 // The GPU fields of a result line (device, compute dtype, allocator high-water mark), then its end.
 void print_device_and_close(const sv::Context& ctx, const std::string& dtype) {
