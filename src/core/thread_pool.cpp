@@ -10,6 +10,8 @@
 #include <climits>
 #include <exception>
 
+#include "core/signals.h"
+
 namespace sv {
 
 namespace {
@@ -63,13 +65,11 @@ void wake_if_sleeping(std::atomic<uint32_t>& a, const std::atomic<int>& sleepers
 
 ThreadPool::ThreadPool(int threads, std::chrono::microseconds spin) : threads_(threads > 0 ? threads : 1), spin_(spin) {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
-  // Workers start with the process's asynchronous signals blocked: those are the application's business
-  // (the server stops on SIGTERM), and a worker must not be the thread the kernel delivers one to.
-  // Faults (SIGSEGV, ...) stay unblocked so crash handlers still run.
-  sigset_t async, old;
-  sigemptyset(&async);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD, SIGALRM, SIGWINCH})
-    sigaddset(&async, s);
+  // Workers start with the process's asynchronous signals blocked (core/signals.h): those are the
+  // application's business (the server stops on SIGTERM), a worker must not be the thread the kernel
+  // delivers one to, and none may land in a GEMM kernel. Faults stay unblocked so crash handlers run.
+  sigset_t old;
+  const sigset_t async = async_signal_set();
   pthread_sigmask(SIG_BLOCK, &async, &old);
   try {
     for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_main(); });
@@ -92,6 +92,7 @@ void ThreadPool::shutdown() {
 }
 
 void ThreadPool::worker_main() {
+  const AsyncSignalBlock blocked;  // already so from the start; marks it, so GEMMs here skip the syscalls
   t_in_chunk = true;
   uint32_t seen = 0;
   for (;;) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/signals.h"
+
 extern "C" {
 int omp_get_max_threads(void);
 void omp_set_num_threads(int);
@@ -46,6 +48,8 @@ constexpr int64_t kMinBlock = 64;
 void sgemm(const Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  // oneDNN's JIT kernels run with rsp in the heap: no signal handler may run on this thread meanwhile.
+  const AsyncSignalBlock no_signals;
   ThreadPool* pool = ctx.pool();
   const int64_t macs = M * N * std::max<int64_t>(K, 1);
   // Cut the longer side: a row block packs all of B again, a column block all of A.
