@@ -129,12 +129,16 @@ JobManager::JobManager(sv_model* model, Options opt) : model_(model), opt_(std::
   thread_ = std::thread([this] { worker(); });
 }
 
-JobManager::~JobManager() {
+void JobManager::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+JobManager::~JobManager() {
+  stop();
   if (thread_.joinable()) thread_.join();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }

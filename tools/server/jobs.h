@@ -67,6 +67,9 @@ class JobManager {
   };
   JobManager(sv_model* model, Options opt);
   ~JobManager();  // stops the worker (a running job is cancelled and marked failed)
+  // Refuses new jobs and cancels the running one (marked failed), without waiting: a clean stop calls it
+  // before the HTTP server drains its keep-alive connections, which can take longer than a job.
+  void stop();
 
   // Errors as (HTTP status, code, message); the job's snapshot otherwise.
   struct Refusal {

@@ -181,10 +181,11 @@ int run_serve(const std::vector<std::string>& argv) {
     install_routes(svr, *jobs, model, api);
     // A signal may come before listening starts (stop() is then a no-op): keep stopping until it ends.
     std::atomic<bool> done{false};
-    std::thread stopper([&svr, &done] {
+    std::thread stopper([&svr, &done, &jobs] {
       char b = 0;
       while (read(stop_pipe[0], &b, 1) < 0 && errno == EINTR) {
       }
+      jobs->stop();  // the running job fails now, not after the connections drain
       while (!done) {
         svr.stop();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
