@@ -6,21 +6,10 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace sv {
 namespace {
-
-// A number from a one-line file ("max" or unreadable: no limit).
-size_t read_bytes(const std::string& path) {
-  std::ifstream f(path);
-  std::string v;
-  if (!(f >> v) || v == "max") return std::numeric_limits<size_t>::max();
-  try {
-    return static_cast<size_t>(std::stoull(v));
-  } catch (const std::exception&) {
-    return std::numeric_limits<size_t>::max();
-  }
-}
 
 // A "Key:  N kB" line of /proc/meminfo in bytes (absent: no limit).
 size_t meminfo_bytes(const char* key) {
@@ -38,34 +27,30 @@ size_t meminfo_bytes(const char* key) {
   return bytes;
 }
 
-// This process's cgroup v2 directory (the unified hierarchy's path from /proc/self/cgroup); "" if none.
-std::string cgroup_v2_dir() {
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(cg, line))
-    if (line.rfind("0::", 0) == 0) return "/sys/fs/cgroup" + line.substr(3);
-  return "";
-}
-
 }  // namespace
 
-size_t host_total_bytes() {
-  size_t total = meminfo_bytes("MemTotal:");
-  const std::string dir = cgroup_v2_dir();
-  if (!dir.empty()) total = std::min(total, read_bytes(dir + "/memory.max"));
-  return total;
+CgroupMemory cgroup_memory(const CgroupLayout& at) {
+  CgroupMemory m;
+  auto as_size = [](std::optional<long long> v) {
+    return v && *v >= 0 ? static_cast<size_t>(*v) : std::numeric_limits<size_t>::max();
+  };
+  for (const std::string& dir : cgroup_dirs("memory", at)) {
+    // v2 names, then v1's (whose "no limit" is a number near 2^63, above any real memory).
+    for (const auto& [limit_file, usage_file] : {std::pair<const char*, const char*>{"memory.max", "memory.current"},
+                                                 {"memory.limit_in_bytes", "memory.usage_in_bytes"}}) {
+      const size_t limit = as_size(read_number_file(dir + "/" + limit_file));
+      if (limit == std::numeric_limits<size_t>::max()) continue;
+      m.limit = std::min(m.limit, limit);
+      const size_t used = as_size(read_number_file(dir + "/" + usage_file));
+      if (used != std::numeric_limits<size_t>::max()) m.available = std::min(m.available, limit > used ? limit - used : 0);
+    }
+  }
+  return m;
 }
 
-size_t host_available_bytes() {
-  size_t avail = meminfo_bytes("MemAvailable:");
-  const std::string dir = cgroup_v2_dir();
-  if (!dir.empty()) {
-    const size_t max = read_bytes(dir + "/memory.max"), cur = read_bytes(dir + "/memory.current");
-    if (max != std::numeric_limits<size_t>::max() && cur != std::numeric_limits<size_t>::max())
-      avail = std::min(avail, max > cur ? max - cur : size_t(0));
-  }
-  return avail;
-}
+size_t host_total_bytes() { return std::min(meminfo_bytes("MemTotal:"), cgroup_memory().limit); }
+
+size_t host_available_bytes() { return std::min(meminfo_bytes("MemAvailable:"), cgroup_memory().available); }
 
 size_t host_peak_rss_bytes() {
   size_t bytes = 0;
