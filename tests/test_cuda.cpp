@@ -468,9 +468,16 @@ TEST(CudaWanVae, StreamingMemoryIsFlat) {
   }
   EXPECT_LE(peak[1], peak[0] + peak[0] / 20) << peak[0] << " -> " << peak[1] << " bytes";
   // A decode that cannot fit is refused up front with the sizes in the message.
-  EXPECT_NO_THROW(vae->check_decode_fits(ctx, 60, 104));
+  auto decode_of = [&](int64_t h, int64_t w) {
+    pipeline::MemoryEstimate m;
+    m.decode = vae->decode_bytes(h, w);
+    m.width = static_cast<int>(w * 8);
+    m.height = static_cast<int>(h * 8);
+    return m;
+  };
+  EXPECT_NO_THROW(pipeline::check_memory_fits(ctx, decode_of(60, 104)));
   try {
-    vae->check_decode_fits(ctx, 40000, 40000);
+    pipeline::check_memory_fits(ctx, decode_of(40000, 40000));
     FAIL() << "an impossible decode was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("MiB are available"), std::string::npos) << e.what();

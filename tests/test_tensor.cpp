@@ -64,7 +64,7 @@ TEST(Tensor, RejectsBadShapes) {
 // from the system (live + cached) by size class, the high-water mark, and the cache handed back.
 TEST(CpuCachingAllocator, CountsHeldBytesAndReleasesTheCache) {
   CpuCachingAllocator a;
-  const size_t big = size_t(3) << 20, cls = CpuCachingAllocator::size_class(big);
+  const size_t big = size_t(3) << 20, cls = BlockCache::size_class(big);
   void* p = a.allocate(big);
   void* q = a.allocate(big);
   EXPECT_EQ(a.peak_held_bytes(), 2 * cls);
@@ -81,6 +81,55 @@ TEST(CpuCachingAllocator, CountsHeldBytesAndReleasesTheCache) {
   EXPECT_EQ(a.cached_bytes(), 0u);
   a.reset_peak();
   EXPECT_EQ(a.peak_held_bytes(), 0u);
+}
+
+// The reuse policy of both caching allocators (the CUDA one included), on made-up addresses: best fit
+// up to 1.5x of the size class, exact accounting of a larger block handed out, the cap, the peaks.
+TEST(BlockCache, BestFitUpToOneAndAHalfAndExactAccounting) {
+  BlockCache c(size_t(1) << 30);
+  char base[4];
+  void *a = base, *b = base + 1, *d = base + 2;
+  const size_t mib = size_t(1) << 20;
+  EXPECT_EQ(BlockCache::size_class(mib), mib);
+  EXPECT_EQ(BlockCache::size_class(mib + 1), mib + mib / 8);  // eight classes per power of two
+  EXPECT_EQ(BlockCache::size_class(100), 128u);
+  EXPECT_EQ(c.take(mib), nullptr);
+  c.add_new(a, 2 * mib);
+  c.add_new(b, 8 * mib);
+  EXPECT_EQ(c.live_bytes(), 10 * mib);
+  EXPECT_EQ(c.give_back(a, 2 * mib), 0u);  // kept
+  EXPECT_EQ(c.give_back(b, 8 * mib), 0u);
+  EXPECT_EQ(c.cached_bytes(), 10 * mib);
+  EXPECT_EQ(c.take(mib), nullptr);          // 2 MiB is more than 1.5x of 1 MiB
+  EXPECT_EQ(c.take(mib + mib / 2), a);      // ... but within 1.5x of 1.5 MiB
+  EXPECT_EQ(c.cached_bytes(), 8 * mib);
+  EXPECT_EQ(c.live_bytes(), 2 * mib);       // the block's own size, not the request's
+  // Given back under the request's size, the block still counts (and is kept) at its own.
+  EXPECT_EQ(c.give_back(a, mib + mib / 2), 0u);
+  EXPECT_EQ(c.live_bytes(), 0u);
+  EXPECT_EQ(c.cached_bytes(), 10 * mib);
+  EXPECT_EQ(c.take(2 * mib), a);            // the smallest block that fits
+  EXPECT_EQ(c.take(6 * mib), b);
+  EXPECT_EQ(c.peak_live_bytes(), 10 * mib);
+  EXPECT_EQ(c.peak_held_bytes(), 10 * mib);
+  c.give_back(a, 2 * mib);
+  c.give_back(b, 6 * mib);
+  c.reset_peak();
+  EXPECT_EQ(c.peak_live_bytes(), 0u);
+  EXPECT_EQ(c.peak_held_bytes(), 10 * mib);  // the cache is still held
+  const std::vector<void*> drained = c.drain();
+  EXPECT_EQ(drained.size(), 2u);
+  EXPECT_EQ(c.cached_bytes(), 0u);
+  c.reset_peak();
+  EXPECT_EQ(c.peak_held_bytes(), 0u);
+  // Past the cap, a block goes back to the caller with its size.
+  BlockCache small(3 * mib);
+  small.add_new(d, 2 * mib);
+  small.add_new(a, 2 * mib);
+  EXPECT_EQ(small.give_back(d, 2 * mib), 0u);
+  EXPECT_EQ(small.give_back(a, 2 * mib), 2 * mib);
+  EXPECT_EQ(small.cached_bytes(), 2 * mib);
+  EXPECT_EQ(small.live_bytes(), 0u);
 }
 
 // The peak resident set the memory calibration reads, and its reset to the current resident set. The

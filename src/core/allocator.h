@@ -1,13 +1,10 @@
 // Host memory allocators. The caching allocator keeps freed blocks by size so the steady state of
 // a forward pass (same shapes every step) allocates nothing from the OS: no page faults, no
-// zeroing of fresh pages by the kernel.
+// zeroing of fresh pages by the kernel. The CUDA backend's device allocator (ops/cuda) shares the policy.
 #pragma once
 #include <cstddef>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <unordered_map>
 
+#include "core/block_cache.h"
 #include "core/device.h"
 
 namespace sv {
@@ -23,29 +20,22 @@ class Allocator {
   virtual void release_cached() {}
 };
 
+// Host blocks kept for reuse under BlockCache's policy, up to max_cached_bytes.
 class CpuCachingAllocator : public Allocator {
  public:
-  explicit CpuCachingAllocator(size_t max_cached_bytes = size_t(4) << 30) : max_cached_(max_cached_bytes) {}
+  explicit CpuCachingAllocator(size_t max_cached_bytes = size_t(4) << 30) : cache_(max_cached_bytes) {}
   ~CpuCachingAllocator() override;
   void* allocate(size_t bytes) override;
   void deallocate(void* p, size_t bytes) override;
   void release_cached() override;
-  size_t cached_bytes() const;
+  size_t cached_bytes() const { return cache_.cached_bytes(); }
   // High-water mark of the bytes this allocator holds from the system (live blocks and cached ones,
   // by size class), since construction or reset_peak.
-  size_t peak_held_bytes() const;
-  void reset_peak();
-
-  // Blocks are rounded to size classes so near-identical requests share blocks; a request takes the
-  // smallest cached block of its class or up to 1.5x larger.
-  static size_t size_class(size_t bytes);
+  size_t peak_held_bytes() const { return cache_.peak_held_bytes(); }
+  void reset_peak() { cache_.reset_peak(); }
 
  private:
-  mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;
-  std::unordered_map<void*, size_t> live_;  // handed-out blocks and their sizes
-  size_t cached_ = 0, max_cached_;
-  size_t held_ = 0, peak_held_ = 0;
+  BlockCache cache_;
 };
 
 }  // namespace sv

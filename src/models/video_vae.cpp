@@ -33,12 +33,4 @@ void VideoVae::decode_streamed(Context& ctx, const Tensor& z, const FrameSink& s
   for (int64_t t = 0; t < z.size(2); ++t) s->push(ctx, z.narrow(2, t, 1).contiguous(), t + 1 == z.size(2), sink);
 }
 
-void VideoVae::check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling) const {
-  const size_t need = decode_bytes(h, w, tiling), have = ctx.available_bytes();
-  const int64_t f = info().spatial_factor;
-  SV_CHECK(have >= need, "the VAE decode of ", w * f, " x ", h * f, " frames needs about ", need >> 20, " MiB of ",
-           ctx.memory_name(), ", ", have >> 20, " MiB are available",
-           ctx.runtime() ? std::string(" on ") + ctx.runtime()->name() : std::string());
-}
-
 }  // namespace sv

@@ -77,10 +77,8 @@ class VideoVae {
   void decode_streamed(Context& ctx, const Tensor& z, const FrameSink& sink, const VaeTiling& tiling = {}) const;
 
   // The device memory a streamed decode of h x w latents takes (one latent frame's activations, the
-  // causal caches and the finished frames), calibrated against measured peaks like MemoryEstimate;
-  // check_decode_fits throws one line when the device has less available.
+  // causal caches and the finished frames), calibrated against measured peaks like MemoryEstimate.
   virtual size_t decode_bytes(int64_t h, int64_t w, const VaeTiling& tiling = {}) const = 0;
-  void check_decode_fits(const Context& ctx, int64_t h, int64_t w, const VaeTiling& tiling = {}) const;
 };
 
 }  // namespace sv

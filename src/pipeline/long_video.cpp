@@ -129,7 +129,7 @@ LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p) {
 void check_long_fits(const Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p, bool decode) {
   // A block (and the state's context pass over it) is what one forward sees.
   const int64_t latent_frames = latent_of_pixel(p.frames - 1, pipe.vae().info().temporal_factor) + 1;
-  pipe.check_fits_at(ctx, p.height, p.width, std::min<int64_t>(p.block_frames, latent_frames), 1, decode);
+  check_memory_fits(ctx, pipe.estimate_memory_at(p.height, p.width, std::min<int64_t>(p.block_frames, latent_frames), 1, decode));
 }
 
 double block_start_seconds(const LongPlan& plan, size_t b, int fps, int64_t ft) {

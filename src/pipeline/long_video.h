@@ -39,7 +39,7 @@ struct LongPlan {
   std::vector<size_t> block_prompt;    // index into prompts for each block
 };
 LongPlan plan_long(const SanaVideoPipeline& pipe, const LongGenerateParams& p);
-// SanaVideoPipeline::check_fits for a long video: one block per forward, no CFG batch.
+// VideoPipeline::check_fits for a long video: one block per forward, no CFG batch.
 void check_long_fits(const Context& ctx, const SanaVideoPipeline& pipe, const LongGenerateParams& p, bool decode);
 // The earliest schedule time (whole frames at fps) whose prompt takes effect at block b: a change made
 // at block b equals a schedule entry at this time.

@@ -122,18 +122,11 @@ MemoryEstimate SanaVideo2Pipeline::estimate_memory(const GenerateParams& p, bool
   MemoryEstimate m;
   m.denoise = transformer_->forward_bytes(batch, T, h, w);
   if (decode) m.decode = vae_->decode_bytes(h, w, p.vae_tiling);
+  m.width = p.width;
+  m.height = p.height;
+  m.latent_frames = T;
+  m.batch = batch;
   return m;
-}
-
-void SanaVideo2Pipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
-  const int64_t T = (p.frames - 1) / vae_->info().temporal_factor + 1;
-  const bool cfg = p.guidance_scale > 1.0 && sampler_of(p) != "dmd";
-  const MemoryEstimate m = estimate_memory(p, decode);
-  const size_t have = ctx.available_bytes();
-  SV_CHECK(m.denoise <= have, p.width, " x ", p.height, " with ", T, " latent frames", cfg ? " (CFG batch 2)" : "",
-           " needs about ", m.denoise >> 20, " MiB of ", ctx.memory_name(), " for the transformer, ", have >> 20,
-           " MiB are available");
-  if (decode) vae_->check_decode_fits(ctx, p.height / vae_->info().spatial_factor, p.width / vae_->info().spatial_factor, p.vae_tiling);
 }
 
 // 1. The release's prompt handling: CHI + the prompt (stripped, " motion score: N." appended, not

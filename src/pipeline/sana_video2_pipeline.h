@@ -22,7 +22,6 @@ class SanaVideo2Pipeline : public VideoPipeline {
   static std::unique_ptr<SanaVideo2Pipeline> load(const std::string& dir, const Context* place = nullptr);
 
   void validate(const GenerateParams& p) const override;
-  void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const override;
   MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const override;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const override;
   const VideoVae& vae() const override { return *vae_; }

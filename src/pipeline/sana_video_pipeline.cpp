@@ -116,26 +116,11 @@ MemoryEstimate SanaVideoPipeline::estimate_memory_at(int height, int width, int6
   MemoryEstimate m;
   m.denoise = transformer_->forward_bytes(batch, latent_frames, h, w);
   if (decode) m.decode = vae_->decode_bytes(h, w, tiling);
+  m.width = width;
+  m.height = height;
+  m.latent_frames = latent_frames;
+  m.batch = batch;
   return m;
-}
-
-void SanaVideoPipeline::check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
-  int height = p.height, width = p.width;
-  if (p.resolution_binning)
-    std::tie(height, width) = classify_height_width_bin(p.height, p.width, transformer_->config().sample_size);
-  check_fits_at(ctx, height, width, (p.frames - 1) / vae_->info().temporal_factor + 1, p.guidance_scale > 1.0 ? 2 : 1,
-                decode, p.vae_tiling);
-}
-
-void SanaVideoPipeline::check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch,
-                                      bool decode, const VaeTiling& tiling) const {
-  const MemoryEstimate m = estimate_memory_at(height, width, latent_frames, batch, decode, tiling);
-  const size_t have = ctx.available_bytes();
-  SV_CHECK(m.denoise <= have, width, " x ", height, " with ", latent_frames, " latent frames",
-           batch > 1 ? " (CFG batch 2)" : "", " needs about ", m.denoise >> 20, " MiB of ", ctx.memory_name(),
-           " for the transformer, ", have >> 20, " MiB are available");
-  const int64_t f = vae_->info().spatial_factor;
-  if (decode) vae_->check_decode_fits(ctx, height / f, width / f, tiling);
 }
 
 std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {

@@ -27,16 +27,12 @@ class SanaVideoPipeline : public VideoPipeline {
 
   // Checks sizes against the model (VAE x patch factors, 4k + 1 frames) and names the nearest valid ones.
   void validate(const GenerateParams& p) const override;
-  // Refuses, before anything is allocated, a job whose transformer forward (with the CFG batch, at the
-  // binned size) or streamed VAE decode cannot fit in the memory ctx's device has available; the
-  // message gives both. decode: frames will be decoded.
-  void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const override;
+  // One transformer forward with the CFG batch at the binned size, and the streamed VAE decode when
+  // frames will be decoded.
   MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const override;
   // The same for one forward over latent_frames at height x width (a long video's block).
   MemoryEstimate estimate_memory_at(int height, int width, int64_t latent_frames, int batch, bool decode,
                                     const VaeTiling& tiling = {}) const;
-  void check_fits_at(const Context& ctx, int height, int width, int64_t latent_frames, int batch, bool decode,
-                     const VaeTiling& tiling = {}) const;
   GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const override;
   int64_t size_multiple() const override;
   int64_t binning_sample_size() const override { return transformer_->config().sample_size; }

@@ -44,6 +44,16 @@ std::unique_ptr<VideoPipeline> VideoPipeline::load(const std::string& dir, const
   return SanaVideoPipeline::load(dir, place);
 }
 
+void check_memory_fits(const Context& ctx, const MemoryEstimate& m) {
+  const size_t have = ctx.available_bytes();
+  const std::string where = std::string(ctx.memory_name()) + (ctx.runtime() ? " on " + ctx.runtime()->name() : std::string());
+  SV_CHECK(m.denoise <= have, m.width, " x ", m.height, " with ", m.latent_frames, " latent frames",
+           m.batch > 1 ? " (CFG batch 2)" : "", " needs about ", m.denoise >> 20, " MiB of ", where,
+           " for the transformer, ", have >> 20, " MiB are available");
+  SV_CHECK(m.decode <= have, "the VAE decode of ", m.width, " x ", m.height, " frames needs about ", m.decode >> 20,
+           " MiB of ", where, ", ", have >> 20, " MiB are available");
+}
+
 GenerateResult run_stages(Context& ctx, const GenerateCallbacks& cb, const std::function<Tensor()>& encode,
                           const std::function<Tensor(const Tensor&)>& denoise, const VideoVae& vae,
                           const VaeTiling& tiling) {

@@ -64,7 +64,14 @@ class SanaVideoPipeline;
 struct MemoryEstimate {
   size_t denoise = 0;  // the latents, the text conditioning and one transformer forward (CFG batch included)
   size_t decode = 0;   // the streamed VAE decode (0 when no frames are decoded)
+  // The job as the transformer sees it (after resolution binning; a long video's block), for the message.
+  int width = 0, height = 0;
+  int64_t latent_frames = 0;
+  int batch = 1;
 };
+
+// Throws one line naming the stage, the job's size, the MiB it needs and the MiB ctx's device has free.
+void check_memory_fits(const Context& ctx, const MemoryEstimate& m);
 
 class VideoPipeline {
  public:
@@ -76,7 +83,9 @@ class VideoPipeline {
   virtual void validate(const GenerateParams& p) const = 0;
   virtual MemoryEstimate estimate_memory(const GenerateParams& p, bool decode) const = 0;
   // Refuses, before anything is allocated, a job that cannot fit in ctx's device memory.
-  virtual void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const = 0;
+  void check_fits(const Context& ctx, const GenerateParams& p, bool decode) const {
+    check_memory_fits(ctx, estimate_memory(p, decode));
+  }
   virtual GenerateResult generate(Context& ctx, const GenerateParams& p, const GenerateCallbacks& cb) const = 0;
   virtual const VideoVae& vae() const = 0;
   // Width and height are multiples of this.

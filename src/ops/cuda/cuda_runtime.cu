@@ -127,18 +127,8 @@ void copy_into(Context& ctx, const Tensor& src, const Tensor& dst) { strided_cop
 CachingAllocator::~CachingAllocator() { release_cached(); }
 
 void* CachingAllocator::allocate(size_t bytes) {
-  const size_t sz = CpuCachingAllocator::size_class(bytes);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = free_.find(sz);
-    if (it != free_.end()) {
-      void* p = it->second;
-      free_.erase(it);
-      live_ += sz;
-      peak_ = std::max(peak_, live_);
-      return p;
-    }
-  }
+  const size_t sz = BlockCache::size_class(bytes);
+  if (void* p = cache_.take(sz)) return p;
   void* p = nullptr;
   cudaSetDevice(device_);
   if (cudaMalloc(&p, sz) != cudaSuccess) {
@@ -152,43 +142,23 @@ void* CachingAllocator::allocate(size_t bytes) {
                free_b >> 20, " MiB free of ", total_b >> 20, " MiB");
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  live_ += sz;
-  peak_ = std::max(peak_, live_);
+  cache_.add_new(p, sz);
   return p;
 }
 
+// Kept without a cap: a freed block may still be read by kernels queued on the stream, and a cached
+// block is only handed to later work on that same stream.
 void CachingAllocator::deallocate(void* p, size_t bytes) {
-  if (!p) return;
-  const size_t sz = CpuCachingAllocator::size_class(bytes);
-  std::lock_guard<std::mutex> lock(mu_);
-  free_.emplace(sz, p);
-  live_ -= sz;
+  if (p) (void)cache_.give_back(p, bytes);
 }
 
 void CachingAllocator::release_cached() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(release_mu_);
+  std::vector<void*> blocks = cache_.drain();
+  if (blocks.empty()) return;
   cudaSetDevice(device_);
-  if (!free_.empty()) cudaDeviceSynchronize();  // blocks may still be read by queued kernels
-  for (auto& kv : free_) cudaFree(kv.second);
-  free_.clear();
-}
-
-size_t CachingAllocator::peak_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return peak_;
-}
-
-size_t CachingAllocator::cached_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  size_t n = 0;
-  for (const auto& kv : free_) n += kv.first;
-  return n;
-}
-
-void CachingAllocator::reset_peak() {
-  std::lock_guard<std::mutex> lock(mu_);
-  peak_ = live_;
+  cudaDeviceSynchronize();  // blocks may still be read by queued kernels
+  for (void* p : blocks) cudaFree(p);
 }
 
 CudaRuntime::CudaRuntime(int index) : index_(index) {
