@@ -141,8 +141,10 @@ check_err gen-bad-image "corrupt" "$BIN" generate -m "$PL" -p x --image "$GOLD/i
 check_err gen-missing-image "image not found" "$BIN" generate -m "$PL" -p x --image "$T/none.png" -W 64 -H 32 --frames 9 -o "$T/o.mp4"
 check_err gen-binning "sample_size 8" "$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --resolution-binning -o "$T/o.mp4"
 # Ctrl-C mid-run: clean stop, exit 130, no file left.
-"$BIN" generate -m "$PL" -p x -W 64 -H 32 --frames 9 --steps 1000 -o "$T/int.mp4" 2>"$T/int.log" & gp=$!
-sleep 1; kill -INT $gp; wait $gp; rc=$?
+# The signal is sent once denoising has begun (a fast machine runs 1000 tiny steps in half a second).
+"$BIN" generate -m "$PL" -p x -W 128 -H 64 --frames 17 --steps 1000 -o "$T/int.mp4" 2>"$T/int.log" & gp=$!
+for _ in $(seq 1 600); do grep -q "denoise.* [1-9][0-9]*/1000" "$T/int.log" 2>/dev/null && break; sleep 0.05; done
+kill -INT $gp; wait $gp; rc=$?
 if [ $rc -eq 130 ] && [ -z "$(ls "$T" | grep -e '^int\.mp4' )" ] && grep -q "interrupted" "$T/int.log"; then pass=$((pass+1));
 else echo "FAIL ctrl-c (rc=$rc): $(tail -1 "$T/int.log") $(ls "$T")"; fail=$((fail+1)); fi
 # Long video (LongSANA): streamed block by block into a growing fragmented MP4, then renamed.

@@ -67,10 +67,11 @@ TEST_F(CgroupTree, V2LimitAtTheMountRoot) {
   proc("0::/docker/abc\n");
   put("memory.max", "1073741824\n");
   put("memory.current", "268435456\n");
+  put("memory.stat", "anon 1000\nfile 200000000\ninactive_file 67108864\nactive_file 5\n");
   put("cpu.max", "150000 100000\n");
   const CgroupMemory m = cgroup_memory(at_);
   EXPECT_EQ(m.limit, size_t(1) << 30);
-  EXPECT_EQ(m.available, (size_t(3) << 28));
+  EXPECT_EQ(m.available, (size_t(1) << 30) - (size_t(192) << 20));  // usage 256 MiB less 64 MiB inactive cache
   EXPECT_EQ(cgroup_cpu_limit(at_), 2);
 }
 
@@ -81,6 +82,7 @@ TEST_F(CgroupTree, V2TightestAncestor) {
   put("a/b/memory.current", "100\n");
   put("a/memory.max", "4096\n");
   put("a/memory.current", "1000\n");
+  put("a/memory.stat", "anon 500\ninactive_file 300\n");
   put("memory.max", "8192\n");
   put("memory.current", "8000\n");
   put("a/b/cpu.max", "max 100000\n");
@@ -97,7 +99,9 @@ TEST_F(CgroupTree, V1Limits) {
   proc("9:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n");
   put("memory/memory.limit_in_bytes", "9223372036854771712\n");
   put("memory/docker/abc/memory.limit_in_bytes", "2147483648\n");
-  put("memory/docker/abc/memory.usage_in_bytes", "1073741824\n");
+  put("memory/docker/abc/memory.usage_in_bytes", "1610612736\n");
+  // Half a GiB of the usage is inactive page cache, which the kernel reclaims before the limit bites.
+  put("memory/docker/abc/memory.stat", "cache 900000000\ninactive_file 1\ntotal_inactive_file 536870912\n");
   put("cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "-1\n");
   put("cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
   put("cpu,cpuacct/cpu.cfs_quota_us", "300000\n");

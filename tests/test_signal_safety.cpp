@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "core/context.h"
+#include "core/signals.h"
 #include "ops/cpu/blas.h"
 
 namespace sv {
@@ -74,12 +76,53 @@ TEST(SignalSafety, SignalsDuringGemmsCorruptNothing) {
   sigaction(SIGUSR1, &old, nullptr);
   EXPECT_EQ(mismatched, 0) << "over " << rounds << " GEMMs";
   EXPECT_GT(rounds, 10);
-  // Signals were delivered (after each GEMM rather than inside it), not lost.
-  EXPECT_GT(g_handled.load(), sent.load() / 20) << sent.load() << " sent";
+  // Signals were delivered (after a GEMM rather than inside it), not lost. Those sent during one GEMM
+  // merge into one pending signal, so the count is about one per GEMM, not one per send.
+  EXPECT_GT(g_handled.load(), 0) << sent.load() << " sent over " << rounds << " GEMMs";
   // The heap is still whole: a round of allocations and frees of many sizes.
   std::vector<std::vector<char>> blocks;
   for (int i = 0; i < 2000; ++i) blocks.emplace_back(size_t(16) << (i % 14), char(i));
   blocks.clear();
+}
+
+// The block itself, deterministically: a signal sent to the thread inside it stays pending and is handled
+// once the outermost block ends; an inner block ending does not unblock; an exception leaving the block
+// restores the mask; the fault signals are never in the set.
+TEST(SignalSafety, AsyncSignalBlockHoldsSignalsUntilItEnds) {
+  struct sigaction sa {}, old {};
+  sa.sa_handler = count_signal;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  g_handled = 0;
+  auto pending = [] {
+    sigset_t p;
+    sigpending(&p);
+    return sigismember(&p, SIGUSR1) == 1;
+  };
+  {
+    const AsyncSignalBlock outer;
+    {
+      const AsyncSignalBlock inner;
+      pthread_kill(pthread_self(), SIGUSR1);
+    }
+    EXPECT_TRUE(pending());  // the inner block's end did not unblock
+    EXPECT_EQ(g_handled.load(), 0);
+  }
+  EXPECT_FALSE(pending());
+  EXPECT_EQ(g_handled.load(), 1);
+  try {
+    const AsyncSignalBlock b;
+    throw std::runtime_error("x");
+  } catch (const std::runtime_error&) {
+  }
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  EXPECT_FALSE(sigismember(&now, SIGUSR1));
+  EXPECT_FALSE(sigismember(&now, SIGINT));
+  const sigset_t set = async_signal_set();
+  for (int s : {SIGINT, SIGTERM, SIGPROF, SIGUSR1, SIGALRM}) EXPECT_TRUE(sigismember(&set, s)) << s;
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) EXPECT_FALSE(sigismember(&set, s)) << s;
+  sigaction(SIGUSR1, &old, nullptr);
 }
 
 }  // namespace

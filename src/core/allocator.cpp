@@ -29,7 +29,7 @@ void CpuCachingAllocator::deallocate(void* p, size_t bytes) {
 }
 
 void CpuCachingAllocator::release_cached() {
-  for (void* p : cache_.drain()) std::free(p);
+  for (const auto& [p, bytes] : cache_.drain()) std::free(p);
 #if defined(__GLIBC__)
   // glibc keeps freed blocks below its (growing) mmap threshold in its heaps: hand those pages back too.
   malloc_trim(0);

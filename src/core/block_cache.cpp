@@ -12,9 +12,11 @@ size_t BlockCache::size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-void BlockCache::note_live(size_t sz) {
-  live_bytes_ += sz;
-  peak_live_ = std::max(peak_live_, live_bytes_);
+void BlockCache::note_live(void* p, Live l) {
+  live_.emplace(p, l);
+  live_bytes_ += l.block;
+  asked_bytes_ += l.asked;
+  peak_asked_ = std::max(peak_asked_, asked_bytes_);
   peak_held_ = std::max(peak_held_, live_bytes_ + cached_);
 }
 
@@ -26,38 +28,36 @@ void* BlockCache::take(size_t sz) {
   const size_t have = it->first;
   free_.erase(it);
   cached_ -= have;
-  live_.emplace(p, have);
-  note_live(have);
+  note_live(p, {have, sz});
   return p;
 }
 
 void BlockCache::add_new(void* p, size_t sz) {
   std::lock_guard<std::mutex> lock(mu_);
-  live_.emplace(p, sz);
-  note_live(sz);
+  note_live(p, {sz, sz});
 }
 
-size_t BlockCache::give_back(void* p, size_t request_bytes) {
+size_t BlockCache::give_back(void* p, size_t /*request_bytes*/) {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t sz = size_class(request_bytes);
-  if (const auto it = live_.find(p); it != live_.end()) {
-    sz = it->second;
-    live_.erase(it);
-  }
-  live_bytes_ -= std::min(live_bytes_, sz);
-  if (cached_ + sz <= max_cached_) {
-    free_.emplace(sz, p);
-    cached_ += sz;
+  const auto it = live_.find(p);
+  if (it == live_.end()) return 0;
+  const Live l = it->second;
+  live_.erase(it);
+  live_bytes_ -= l.block;
+  asked_bytes_ -= l.asked;
+  if (cached_ + l.block <= max_cached_) {
+    free_.emplace(l.block, p);
+    cached_ += l.block;
     return 0;
   }
-  return sz;
+  return l.block;
 }
 
-std::vector<void*> BlockCache::drain() {
+std::vector<std::pair<void*, size_t>> BlockCache::drain() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<void*> out;
+  std::vector<std::pair<void*, size_t>> out;
   out.reserve(free_.size());
-  for (const auto& kv : free_) out.push_back(kv.second);
+  for (const auto& kv : free_) out.emplace_back(kv.second, kv.first);
   free_.clear();
   cached_ = 0;
   return out;
@@ -78,15 +78,15 @@ size_t BlockCache::peak_held_bytes() const {
   return peak_held_;
 }
 
-size_t BlockCache::peak_live_bytes() const {
+size_t BlockCache::peak_asked_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return peak_live_;
+  return peak_asked_;
 }
 
 void BlockCache::reset_peak() {
   std::lock_guard<std::mutex> lock(mu_);
   peak_held_ = live_bytes_ + cached_;
-  peak_live_ = live_bytes_;
+  peak_asked_ = asked_bytes_;
 }
 
 }  // namespace sv

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace sv {
@@ -25,26 +26,32 @@ class BlockCache {
   // Records a block just allocated from the system for a request of this size class.
   void add_new(void* p, size_t size_class_bytes);
   // A block given back by its user. Returns 0 when it is kept for reuse, else the block's size: the
-  // caller then frees it (the cache would grow past its cap).
+  // caller then frees it (the cache would grow past its cap). A pointer this cache did not hand out
+  // (a double free) is left alone and reported as kept, so it is neither freed twice nor handed out
+  // twice.
   size_t give_back(void* p, size_t request_bytes);
-  // Removes every kept block from the cache and returns them for the caller to free.
-  std::vector<void*> drain();
+  // Removes every kept block from the cache and returns them (with their sizes) for the caller to free.
+  std::vector<std::pair<void*, size_t>> drain();
 
   size_t cached_bytes() const;  // kept for reuse
-  size_t live_bytes() const;    // handed out
+  size_t live_bytes() const;    // handed out, at the blocks' own sizes
   // High-water marks since construction or reset_peak: of the bytes held from the system (live +
-  // kept), and of the bytes handed out.
+  // kept), and of the size classes asked for by the live blocks (what the work needs, independent of
+  // which larger cached block a request happened to get).
   size_t peak_held_bytes() const;
-  size_t peak_live_bytes() const;
+  size_t peak_asked_bytes() const;
   void reset_peak();
 
  private:
   mutable std::mutex mu_;
+  struct Live {
+    size_t block, asked;
+  };
   std::multimap<size_t, void*> free_;
-  std::unordered_map<void*, size_t> live_;
-  size_t max_cached_, cached_ = 0, live_bytes_ = 0;
-  size_t peak_held_ = 0, peak_live_ = 0;
-  void note_live(size_t sz);
+  std::unordered_map<void*, Live> live_;
+  size_t max_cached_, cached_ = 0, live_bytes_ = 0, asked_bytes_ = 0;
+  size_t peak_held_ = 0, peak_asked_ = 0;
+  void note_live(void* p, Live l);
 };
 
 }  // namespace sv

@@ -51,4 +51,13 @@ std::optional<long long> read_number_file(const std::string& path) {
   }
 }
 
+std::optional<long long> read_keyed_number(const std::string& path, const std::string& key) {
+  std::ifstream f(path);
+  std::string k;
+  long long v = 0;
+  while (f >> k >> v)
+    if (k == key) return v;
+  return std::nullopt;
+}
+
 }  // namespace sv

@@ -23,5 +23,7 @@ std::vector<std::string> cgroup_dirs(const std::string& controller, const Cgroup
 
 // The number in a one-value file (cgroup limits and counters); nullopt when missing, malformed or "max".
 std::optional<long long> read_number_file(const std::string& path);
+// The value of `key` in a "key value" per line file (memory.stat); nullopt when absent.
+std::optional<long long> read_keyed_number(const std::string& path, const std::string& key);
 
 }  // namespace sv

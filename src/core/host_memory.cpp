@@ -6,7 +6,6 @@
 #include <fstream>
 #include <limits>
 #include <string>
-#include <utility>
 
 namespace sv {
 namespace {
@@ -35,14 +34,23 @@ CgroupMemory cgroup_memory(const CgroupLayout& at) {
     return v && *v >= 0 ? static_cast<size_t>(*v) : std::numeric_limits<size_t>::max();
   };
   for (const std::string& dir : cgroup_dirs("memory", at)) {
-    // v2 names, then v1's (whose "no limit" is a number near 2^63, above any real memory).
-    for (const auto& [limit_file, usage_file] : {std::pair<const char*, const char*>{"memory.max", "memory.current"},
-                                                 {"memory.limit_in_bytes", "memory.usage_in_bytes"}}) {
-      const size_t limit = as_size(read_number_file(dir + "/" + limit_file));
+    // v2 names, then v1's (whose "no limit" is a number near 2^63, above any real memory). Usage counts
+    // the page cache, the mapped weights' included; its inactive part is reclaimed before the limit
+    // bites, so it is subtracted as the container runtimes do (v2 inactive_file, v1 total_inactive_file:
+    // both cover the group's descendants, like the usage figures).
+    struct Files {
+      const char *limit, *usage, *inactive;
+    };
+    for (const Files& f : {Files{"memory.max", "memory.current", "inactive_file"},
+                           Files{"memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"}}) {
+      const size_t limit = as_size(read_number_file(dir + "/" + f.limit));
       if (limit == std::numeric_limits<size_t>::max()) continue;
       m.limit = std::min(m.limit, limit);
-      const size_t used = as_size(read_number_file(dir + "/" + usage_file));
-      if (used != std::numeric_limits<size_t>::max()) m.available = std::min(m.available, limit > used ? limit - used : 0);
+      size_t used = as_size(read_number_file(dir + "/" + f.usage));
+      if (used == std::numeric_limits<size_t>::max()) continue;
+      const size_t inactive = as_size(read_keyed_number(dir + "/memory.stat", f.inactive));
+      if (inactive != std::numeric_limits<size_t>::max()) used -= std::min(used, inactive);
+      m.available = std::min(m.available, limit > used ? limit - used : 0);
     }
   }
   return m;

@@ -14,7 +14,8 @@ size_t host_available_bytes();
 size_t host_total_bytes();
 
 // The tightest memory limit on this process's cgroups and what is left under it (v2 memory.max -
-// memory.current, v1 memory.limit_in_bytes - memory.usage_in_bytes); SIZE_MAX where none.
+// memory.current, v1 memory.limit_in_bytes - memory.usage_in_bytes, the usage less its inactive page
+// cache from memory.stat); SIZE_MAX where none.
 struct CgroupMemory {
   size_t limit = std::numeric_limits<size_t>::max();
   size_t available = std::numeric_limits<size_t>::max();

@@ -13,8 +13,9 @@ namespace sv {
 sigset_t async_signal_set();
 
 // Blocks async_signal_set() on the calling thread for its lifetime and restores the thread's mask after.
-// Nested blocks, and threads started with the set blocked (ThreadPool's workers mark themselves with
-// one for their lifetime), cost no system call.
+// Nested blocks cost no system call; ThreadPool's workers start with the set blocked and hold one block
+// for their lifetime, so their GEMMs make none either. glibc's own internal signals (thread
+// cancellation, setuid across threads) cannot be blocked; the engine uses neither.
 class AsyncSignalBlock {
  public:
   AsyncSignalBlock();

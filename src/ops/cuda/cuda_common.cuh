@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,15 +43,17 @@ class CachingAllocator : public Allocator {
   void deallocate(void* p, size_t bytes) override;
   Device device() const override { return Device::CUDA; }
   void release_cached() override;
-  // The high-water mark of the bytes handed out (what a job needs, the cache aside).
-  size_t peak_bytes() const { return cache_.peak_live_bytes(); }
+  // The high-water mark of the bytes handed out by size class (what a job needs, the cache aside).
+  size_t peak_bytes() const { return cache_.peak_asked_bytes(); }
   void reset_peak() { cache_.reset_peak(); }
-  size_t cached_bytes() const { return cache_.cached_bytes(); }
+  // Kept for reuse, or being freed by a release that waits for the device: free memory to a job.
+  size_t cached_bytes() const { return cache_.cached_bytes() + releasing_.load(); }
 
  private:
   int device_;
   std::mutex release_mu_;  // one release at a time (it synchronises the device)
   BlockCache cache_;
+  std::atomic<size_t> releasing_{0};
 };
 
 class CudaRuntime : public DeviceRuntime {

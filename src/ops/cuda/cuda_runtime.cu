@@ -154,11 +154,15 @@ void CachingAllocator::deallocate(void* p, size_t bytes) {
 
 void CachingAllocator::release_cached() {
   std::lock_guard<std::mutex> lock(release_mu_);
-  std::vector<void*> blocks = cache_.drain();
+  const std::vector<std::pair<void*, size_t>> blocks = cache_.drain();
   if (blocks.empty()) return;
+  size_t bytes = 0;
+  for (const auto& b : blocks) bytes += b.second;
+  releasing_ += bytes;  // still counted as available while the device finishes with them
   cudaSetDevice(device_);
   cudaDeviceSynchronize();  // blocks may still be read by queued kernels
-  for (void* p : blocks) cudaFree(p);
+  for (const auto& b : blocks) cudaFree(b.first);
+  releasing_ -= bytes;
 }
 
 CudaRuntime::CudaRuntime(int index) : index_(index) {
