@@ -26,12 +26,26 @@ namespace {
 std::atomic<int> g_handled{0};
 void count_signal(int) { g_handled.fetch_add(1, std::memory_order_relaxed); }
 
+// SIGUSR1 counted in g_handled for the helper's lifetime; the previous handler comes back at its end,
+// also when an assertion leaves the test early.
+struct CountingHandler {
+  struct sigaction old {};
+  bool installed = false;
+  CountingHandler() {
+    struct sigaction sa {};
+    sa.sa_handler = count_signal;
+    sigemptyset(&sa.sa_mask);
+    installed = sigaction(SIGUSR1, &sa, &old) == 0;
+    g_handled = 0;
+  }
+  ~CountingHandler() {
+    if (installed) sigaction(SIGUSR1, &old, nullptr);
+  }
+};
+
 TEST(SignalSafety, SignalsDuringGemmsCorruptNothing) {
-  struct sigaction sa {}, old {};
-  sa.sa_handler = count_signal;
-  sigemptyset(&sa.sa_mask);
-  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
-  g_handled = 0;
+  const CountingHandler handler;
+  ASSERT_TRUE(handler.installed);
 
   // One thread, so every GEMM runs on this (signalled) thread; sizes that take oneDNN's JIT kernels.
   Context ctx(Device::CPU, 1);
@@ -73,7 +87,6 @@ TEST(SignalSafety, SignalsDuringGemmsCorruptNothing) {
   }
   stop = true;
   sender.join();
-  sigaction(SIGUSR1, &old, nullptr);
   EXPECT_EQ(mismatched, 0) << "over " << rounds << " GEMMs";
   EXPECT_GT(rounds, 10);
   // Signals were delivered (after a GEMM rather than inside it), not lost. Those sent during one GEMM
@@ -89,11 +102,8 @@ TEST(SignalSafety, SignalsDuringGemmsCorruptNothing) {
 // once the outermost block ends; an inner block ending does not unblock; an exception leaving the block
 // restores the mask; the fault signals are never in the set.
 TEST(SignalSafety, AsyncSignalBlockHoldsSignalsUntilItEnds) {
-  struct sigaction sa {}, old {};
-  sa.sa_handler = count_signal;
-  sigemptyset(&sa.sa_mask);
-  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
-  g_handled = 0;
+  const CountingHandler handler;
+  ASSERT_TRUE(handler.installed);
   auto pending = [] {
     sigset_t p;
     sigpending(&p);
@@ -122,7 +132,6 @@ TEST(SignalSafety, AsyncSignalBlockHoldsSignalsUntilItEnds) {
   const sigset_t set = async_signal_set();
   for (int s : {SIGINT, SIGTERM, SIGPROF, SIGUSR1, SIGALRM}) EXPECT_TRUE(sigismember(&set, s)) << s;
   for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) EXPECT_FALSE(sigismember(&set, s)) << s;
-  sigaction(SIGUSR1, &old, nullptr);
 }
 
 }  // namespace

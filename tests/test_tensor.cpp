@@ -97,15 +97,15 @@ TEST(BlockCache, BestFitUpToOneAndAHalfAndExactAccounting) {
   c.add_new(a, 2 * mib);
   c.add_new(b, 8 * mib);
   EXPECT_EQ(c.live_bytes(), 10 * mib);
-  EXPECT_EQ(c.give_back(a, 2 * mib), 0u);  // kept
-  EXPECT_EQ(c.give_back(b, 8 * mib), 0u);
+  EXPECT_EQ(c.give_back(a), 0u);  // kept
+  EXPECT_EQ(c.give_back(b), 0u);
   EXPECT_EQ(c.cached_bytes(), 10 * mib);
   EXPECT_EQ(c.take(mib), nullptr);          // 2 MiB is more than 1.5x of 1 MiB
   EXPECT_EQ(c.take(mib + mib / 2), a);      // ... but within 1.5x of 1.5 MiB
   EXPECT_EQ(c.cached_bytes(), 8 * mib);
   EXPECT_EQ(c.live_bytes(), 2 * mib);       // the block's own size, not the request's
-  // Given back under the request's size, the block still counts (and is kept) at its own.
-  EXPECT_EQ(c.give_back(a, mib + mib / 2), 0u);
+  // Given back, the block counts (and is kept) at its own size, not the 1.5 MiB class it served.
+  EXPECT_EQ(c.give_back(a), 0u);
   EXPECT_EQ(c.live_bytes(), 0u);
   EXPECT_EQ(c.cached_bytes(), 10 * mib);
   c.reset_peak();                           // nothing live: the asked peak starts again at 0
@@ -114,13 +114,13 @@ TEST(BlockCache, BestFitUpToOneAndAHalfAndExactAccounting) {
   EXPECT_EQ(c.live_bytes(), 10 * mib);
   EXPECT_EQ(c.peak_asked_bytes(), 8 * mib);  // what the work asked for
   EXPECT_EQ(c.peak_held_bytes(), 10 * mib);
-  c.give_back(a, 2 * mib);
-  c.give_back(b, 6 * mib);
+  c.give_back(a);
+  c.give_back(b);
   c.reset_peak();
   EXPECT_EQ(c.peak_asked_bytes(), 0u);
   EXPECT_EQ(c.peak_held_bytes(), 10 * mib);  // the cache is still held
   // A block given back twice is kept once: never handed out twice, never freed twice.
-  EXPECT_EQ(c.give_back(a, 2 * mib), 0u);
+  EXPECT_EQ(c.give_back(a), 0u);
   EXPECT_EQ(c.cached_bytes(), 10 * mib);
   const auto drained = c.drain();
   EXPECT_EQ(drained.size(), 2u);
@@ -131,8 +131,8 @@ TEST(BlockCache, BestFitUpToOneAndAHalfAndExactAccounting) {
   BlockCache small(3 * mib);
   small.add_new(d, 2 * mib);
   small.add_new(a, 2 * mib);
-  EXPECT_EQ(small.give_back(d, 2 * mib), 0u);
-  EXPECT_EQ(small.give_back(a, 2 * mib), 2 * mib);
+  EXPECT_EQ(small.give_back(d), 0u);
+  EXPECT_EQ(small.give_back(a), 2 * mib);
   EXPECT_EQ(small.cached_bytes(), 2 * mib);
   EXPECT_EQ(small.live_bytes(), 0u);
 }

@@ -24,8 +24,8 @@ void* CpuCachingAllocator::allocate(size_t bytes) {
   return p;
 }
 
-void CpuCachingAllocator::deallocate(void* p, size_t bytes) {
-  if (p && cache_.give_back(p, bytes) != 0) std::free(p);
+void CpuCachingAllocator::deallocate(void* p, size_t /*bytes: the cache knows each block's size*/) {
+  if (p && cache_.give_back(p) != 0) std::free(p);
 }
 
 void CpuCachingAllocator::release_cached() {

@@ -37,7 +37,7 @@ void BlockCache::add_new(void* p, size_t sz) {
   note_live(p, {sz, sz});
 }
 
-size_t BlockCache::give_back(void* p, size_t /*request_bytes*/) {
+size_t BlockCache::give_back(void* p) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = live_.find(p);
   if (it == live_.end()) return 0;

@@ -29,7 +29,7 @@ class BlockCache {
   // caller then frees it (the cache would grow past its cap). A pointer this cache did not hand out
   // (a double free) is left alone and reported as kept, so it is neither freed twice nor handed out
   // twice.
-  size_t give_back(void* p, size_t request_bytes);
+  size_t give_back(void* p);
   // Removes every kept block from the cache and returns them (with their sizes) for the caller to free.
   std::vector<std::pair<void*, size_t>> drain();
 

@@ -119,14 +119,8 @@ MemoryEstimate SanaVideo2Pipeline::estimate_memory(const GenerateParams& p, bool
   const int64_t f = vae_->info().spatial_factor;
   const int64_t h = p.height / f, w = p.width / f, T = (p.frames - 1) / vae_->info().temporal_factor + 1;
   const int batch = p.guidance_scale > 1.0 && sampler_of(p) != "dmd" ? 2 : 1;
-  MemoryEstimate m;
-  m.denoise = transformer_->forward_bytes(batch, T, h, w);
-  if (decode) m.decode = vae_->decode_bytes(h, w, p.vae_tiling);
-  m.width = p.width;
-  m.height = p.height;
-  m.latent_frames = T;
-  m.batch = batch;
-  return m;
+  return {transformer_->forward_bytes(batch, T, h, w), decode ? vae_->decode_bytes(h, w, p.vae_tiling) : 0, p.width,
+          p.height, T, batch};
 }
 
 // 1. The release's prompt handling: CHI + the prompt (stripped, " motion score: N." appended, not

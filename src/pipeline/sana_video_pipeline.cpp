@@ -113,14 +113,8 @@ MemoryEstimate SanaVideoPipeline::estimate_memory_at(int height, int width, int6
                                                      bool decode, const VaeTiling& tiling) const {
   const int64_t f = vae_->info().spatial_factor;
   const int64_t h = height / f, w = width / f;
-  MemoryEstimate m;
-  m.denoise = transformer_->forward_bytes(batch, latent_frames, h, w);
-  if (decode) m.decode = vae_->decode_bytes(h, w, tiling);
-  m.width = width;
-  m.height = height;
-  m.latent_frames = latent_frames;
-  m.batch = batch;
-  return m;
+  return {transformer_->forward_bytes(batch, latent_frames, h, w), decode ? vae_->decode_bytes(h, w, tiling) : 0,
+          width, height, latent_frames, batch};
 }
 
 std::unique_ptr<sampling::Scheduler> SanaVideoPipeline::make_scheduler(const GenerateParams& p) const {

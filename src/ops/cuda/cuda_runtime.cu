@@ -148,8 +148,8 @@ void* CachingAllocator::allocate(size_t bytes) {
 
 // Kept without a cap: a freed block may still be read by kernels queued on the stream, and a cached
 // block is only handed to later work on that same stream.
-void CachingAllocator::deallocate(void* p, size_t bytes) {
-  if (p) (void)cache_.give_back(p, bytes);
+void CachingAllocator::deallocate(void* p, size_t /*bytes: the cache knows each block's size*/) {
+  if (p) (void)cache_.give_back(p);
 }
 
 void CachingAllocator::release_cached() {
